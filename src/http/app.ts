@@ -1,0 +1,154 @@
+/**
+ * The composition root: opens the store, builds every component, and wires them into
+ * the HTTP server. Nothing else constructs long-lived objects.
+ */
+import { createHmac, randomUUID } from 'node:crypto';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { applicationErrorsRoutes } from '../api/application-errors/routes.js';
+import { applicationStatusRoutes } from '../api/application-status/routes.js';
+import { applicationsRoutes } from '../api/applications/routes.js';
+import { entitlementsRoutes, type SessionLauncher } from '../api/entitlements/routes.js';
+import { rootRoutes } from '../api/root/routes.js';
+import { sessionStatusRoutes } from '../api/session-status/routes.js';
+import type { SessionControl } from '../api/sessions/deps.js';
+import { sessionsRoutes } from '../api/sessions/routes.js';
+import { publicBaseUrl, type Settings } from '../config/settings.js';
+import { PageTokenCodec } from '../hal/page-token.js';
+import { BuildRunner } from '../install/build-runner.js';
+import { createRateLimits, type RateLimits } from '../limits/rate-limiter.js';
+import { TokenIssuer } from '../sessions/entitlement-tokens.js';
+import { AccountsRepo } from '../store/accounts-repo.js';
+import { ApplicationsRepo } from '../store/applications-repo.js';
+import { bootstrapCredentials } from '../store/credentials-file.js';
+import { openStore, type StoreHandle } from '../store/database.js';
+import { createSecretBox, loadOrCreateMasterKey } from '../store/secret-box.js';
+import { SessionsRepo } from '../store/sessions-repo.js';
+import { createAuthenticator } from './authenticate.js';
+import { createLogger } from './logger.js';
+import { buildHttpServer } from './server.js';
+import type { ResourceRoute } from './types.js';
+
+export interface AppOptions {
+  settings: Settings;
+  logger?: Logger;
+  now?: () => Date;
+  /** Test-only extra routes (e.g. a route guarded by a rate limit). */
+  extraRoutes?: (deps: { rateLimits: RateLimits }) => ResourceRoute[];
+}
+
+export interface App {
+  http: FastifyInstance;
+  store: StoreHandle;
+  accounts: AccountsRepo;
+  applications: ApplicationsRepo;
+  sessions: SessionsRepo;
+  builds: BuildRunner;
+  logger: Logger;
+  credentialsFile: string | null;
+  /** Listens on the configured host/port; returns the base URL. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+const SWEEP_INTERVAL_MS = 5_000;
+
+export async function createApp(options: AppOptions): Promise<App> {
+  const { settings } = options;
+  const now = options.now ?? (() => new Date());
+  const logger = options.logger ?? createLogger(settings.logLevel);
+  const dataDir = path.resolve(settings.dataDir);
+  const masterKey = loadOrCreateMasterKey(dataDir);
+  const derive = (purpose: string) => createHmac('sha256', masterKey).update(purpose).digest();
+
+  const store = await openStore({ dataDir, databaseUrl: settings.databaseUrl });
+  const accounts = new AccountsRepo(store.db, createSecretBox(masterKey));
+  const applications = new ApplicationsRepo(store.db, now);
+  const sessions = new SessionsRepo(store.db, store.dialect, now);
+  const boot = await bootstrapCredentials(accounts, dataDir, { accessKeyId: settings.rootAccessKeyId, secretAccessKey: settings.rootSecretAccessKey });
+
+  const builds = new BuildRunner(
+    applications,
+    {
+      workRoot: path.join(dataDir, 'build'),
+      imagesRoot: path.join(dataDir, 'images'),
+      allowPrivateHosts: settings.allowPrivateInstallerHosts,
+      maxInstallerBytes: settings.maxInstallerBytes,
+    },
+    logger.child({ component: 'builds' }),
+  );
+
+  let boundUrl = '';
+  const publicUrl = () => settings.publicUrl ?? boundUrl;
+  const rateLimits = createRateLimits(settings);
+  const tokens = new TokenIssuer(derive('entitlement-tokens'));
+  const pageTokens = new PageTokenCodec(derive('page-tokens'));
+  const instanceId = randomUUID();
+  // Until the streaming supervisor is plugged in, redemption only reserves the session.
+  const launcher: SessionLauncher = { async launch() {} };
+  const control: SessionControl = { terminated() {} };
+
+  const appDeps = {
+    applications,
+    sessions,
+    pageTokens,
+    builds,
+    sessionCapacity: settings.sessionCapacity,
+    allowPrivateInstallerHosts: settings.allowPrivateInstallerHosts,
+  };
+  const sessionDeps = { ...appDeps, tokens, publicUrl, control };
+  const routes: ResourceRoute[] = [
+    ...rootRoutes(),
+    ...applicationsRoutes(appDeps),
+    ...applicationStatusRoutes(appDeps),
+    ...applicationErrorsRoutes(appDeps),
+    ...sessionsRoutes(sessionDeps),
+    ...sessionStatusRoutes(sessionDeps),
+    ...entitlementsRoutes({ sessions, applications, tokens, publicUrl, instanceId, launcher, now }),
+    ...(options.extraRoutes?.({ rateLimits }) ?? []),
+  ];
+
+  const http = await buildHttpServer({
+    logger,
+    routes,
+    rateLimits,
+    authenticator: createAuthenticator({
+      region: settings.region,
+      now,
+      lookupCredential: (id) => accounts.findActiveCredential(id),
+    }),
+  });
+
+  let sweep: NodeJS.Timeout | undefined;
+
+  return {
+    http,
+    store,
+    accounts,
+    applications,
+    sessions,
+    builds,
+    logger,
+    credentialsFile: boot.written,
+    async listen() {
+      await builds.recover();
+      await http.listen({ host: settings.host, port: settings.port });
+      const address = http.server.address();
+      const port = typeof address === 'object' && address ? address.port : settings.port;
+      boundUrl = publicBaseUrl(settings, port);
+      sweep = setInterval(() => {
+        sessions.expireDue().catch((err: unknown) => logger.warn({ err }, 'expiry sweep failed'));
+      }, SWEEP_INTERVAL_MS);
+      sweep.unref();
+      const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
+      return `http://${host}:${port}`;
+    },
+    async close() {
+      if (sweep) clearInterval(sweep);
+      await http.close();
+      await builds.close();
+      await store.close();
+    },
+  };
+}

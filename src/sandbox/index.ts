@@ -1,0 +1,11 @@
+export { probeCapabilities, findExecutable } from './capabilities.js';
+export type { SandboxCapabilities, SandboxTools, IsolationLevel } from './capabilities.js';
+export { createUidPool, UidPoolExhaustedError, DEFAULT_UID_RANGE } from './uid-pool.js';
+export type { UidPool } from './uid-pool.js';
+export { DEFAULT_SANDBOX_LIMITS } from './limits.js';
+export type { SandboxLimits } from './limits.js';
+export { buildSandboxCommand, sandboxEnvironmentEntries, SANDBOX_PATH, INIT_SCRIPT, INIT_NAME } from './launch-command.js';
+export type { SandboxCommand, SandboxCommandInput, SandboxEnvironment } from './launch-command.js';
+export { splitLaunchParameters, LaunchParametersError } from './launch-parameters.js';
+export { createSessionHome, removeSessionFolder, sessionFolders } from './home.js';
+export type { SessionFolders } from './home.js';
