@@ -91,14 +91,18 @@ export class SafeTreeWriter {
     await chmod(target, dirMode(mode));
   }
 
-  async file(rawPath: string, mode: number | undefined, data: AsyncIterable<Buffer | Uint8Array>): Promise<void> {
+  /**
+   * A regular file. `openData` is called only once the path is ready, so a source stream that can
+   * fail (a zip entry) is read from the moment it exists and its errors always have a listener.
+   */
+  async file(rawPath: string, mode: number | undefined, openData: () => Promise<AsyncIterable<Buffer | Uint8Array>>): Promise<void> {
     const parts = entryComponents(rawPath);
     if (parts.length === 0) throw new UnsafePackageError('a file entry names the package root');
     const target = await this.prepareFinal(parts, rawPath);
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
     const handle = await open(target, flags, 0o600);
     try {
-      for await (const chunk of data) {
+      for await (const chunk of await openData()) {
         this.bytes += chunk.length;
         if (this.bytes > this.limits.maxBytes) {
           throw new UnsafePackageError(`the package unpacks to more than ${this.limits.maxBytes} bytes`);

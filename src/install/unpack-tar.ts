@@ -13,7 +13,7 @@ async function writeTarEntry(entry: ReadEntry, writer: SafeTreeWriter): Promise<
     case 'File':
     case 'OldFile':
     case 'ContiguousFile':
-      await writer.file(entry.path, entry.mode, entry);
+      await writer.file(entry.path, entry.mode, async () => entry);
       return;
     case 'Directory':
     case 'GNUDumpDir':

@@ -76,7 +76,7 @@ async function writeZipEntry(zip: ZipFile, entry: Entry, writer: SafeTreeWriter)
   if (kind !== 0 && kind !== S_IFREG) {
     throw new UnsafePackageError(`entry "${entry.fileName.slice(0, 120)}" is a device, FIFO or socket, which packages may not contain`);
   }
-  await writer.file(entry.fileName, mode, await zip.openReadStreamPromise(entry));
+  await writer.file(entry.fileName, mode, () => zip.openReadStreamPromise(entry));
 }
 
 export async function unpackZip(archive: string, writer: SafeTreeWriter, maxEntries: number, signal?: AbortSignal): Promise<void> {
