@@ -3,22 +3,26 @@
  * the HTTP server. Nothing else constructs long-lived objects.
  */
 import { createHmac, randomUUID } from 'node:crypto';
+import { chmodSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { applicationErrorsRoutes } from '../api/application-errors/routes.js';
 import { applicationStatusRoutes } from '../api/application-status/routes.js';
 import { applicationsRoutes } from '../api/applications/routes.js';
-import { entitlementsRoutes, type SessionLauncher } from '../api/entitlements/routes.js';
+import { entitlementsRoutes } from '../api/entitlements/routes.js';
+import { installStreamGateway } from '../api/stream-gateway/gateway.js';
+import { installViewerAssets, viewerHtml } from '../api/viewer/assets.js';
 import { rootRoutes } from '../api/root/routes.js';
 import { sessionStatusRoutes } from '../api/session-status/routes.js';
-import type { SessionControl } from '../api/sessions/deps.js';
 import { sessionsRoutes } from '../api/sessions/routes.js';
 import { publicBaseUrl, type Settings } from '../config/settings.js';
 import { PageTokenCodec } from '../hal/page-token.js';
 import { BuildRunner } from '../install/build-runner.js';
 import { createRateLimits, type RateLimits } from '../limits/rate-limiter.js';
 import { TokenIssuer } from '../sessions/entitlement-tokens.js';
+import { SessionSupervisor } from '../sessions/supervisor.js';
+import { createUidPool, DEFAULT_SANDBOX_LIMITS, probeCapabilities, type SandboxCapabilities } from '../sandbox/index.js';
 import { AccountsRepo } from '../store/accounts-repo.js';
 import { ApplicationsRepo } from '../store/applications-repo.js';
 import { bootstrapCredentials } from '../store/credentials-file.js';
@@ -45,6 +49,8 @@ export interface App {
   applications: ApplicationsRepo;
   sessions: SessionsRepo;
   builds: BuildRunner;
+  supervisor: SessionSupervisor;
+  isolation: SandboxCapabilities;
   logger: Logger;
   credentialsFile: string | null;
   /** Listens on the configured host/port; returns the base URL. */
@@ -52,14 +58,15 @@ export interface App {
   close(): Promise<void>;
 }
 
-const SWEEP_INTERVAL_MS = 5_000;
-
 export async function createApp(options: AppOptions): Promise<App> {
   const { settings } = options;
   const now = options.now ?? (() => new Date());
   const logger = options.logger ?? createLogger(settings.logLevel);
   const dataDir = path.resolve(settings.dataDir);
   const masterKey = loadOrCreateMasterKey(dataDir);
+  // Session programs run as other uids and must reach <data>/images (read-only) and their
+  // own home under <data>/sessions, but list nothing: traverse-only for others.
+  chmodSync(dataDir, 0o711);
   const derive = (purpose: string) => createHmac('sha256', masterKey).update(purpose).digest();
 
   const store = await openStore({ dataDir, databaseUrl: settings.databaseUrl });
@@ -85,9 +92,23 @@ export async function createApp(options: AppOptions): Promise<App> {
   const tokens = new TokenIssuer(derive('entitlement-tokens'));
   const pageTokens = new PageTokenCodec(derive('page-tokens'));
   const instanceId = randomUUID();
-  // Until the streaming supervisor is plugged in, redemption only reserves the session.
-  const launcher: SessionLauncher = { async launch() {} };
-  const control: SessionControl = { terminated() {} };
+  const isolation = probeCapabilities();
+  const supervisor = new SessionSupervisor(
+    sessions,
+    applications,
+    { capabilities: isolation, uidPool: createUidPool(), limits: { ...DEFAULT_SANDBOX_LIMITS } },
+    {
+      imagesRoot: path.join(dataDir, 'images'),
+      sessionsRoot: path.join(dataDir, 'sessions'),
+      connectTimeoutS: settings.connectTimeoutS,
+      disconnectTimeoutS: settings.disconnectTimeoutS,
+      idleTimeoutS: settings.idleTimeoutS,
+      maxSessionS: settings.maxSessionS,
+    },
+    logger.child({ component: 'supervisor' }),
+  );
+  const launcher = supervisor;
+  const control = supervisor;
 
   const appDeps = {
     applications,
@@ -105,7 +126,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...applicationErrorsRoutes(appDeps),
     ...sessionsRoutes(sessionDeps),
     ...sessionStatusRoutes(sessionDeps),
-    ...entitlementsRoutes({ sessions, applications, tokens, publicUrl, instanceId, launcher, now }),
+    ...entitlementsRoutes({ sessions, applications, tokens, publicUrl, instanceId, launcher, now, viewerHtml }),
     ...(options.extraRoutes?.({ rateLimits }) ?? []),
   ];
 
@@ -118,9 +139,11 @@ export async function createApp(options: AppOptions): Promise<App> {
       now,
       lookupCredential: (id) => accounts.findActiveCredential(id),
     }),
+    extend(app) {
+      installViewerAssets(app);
+      installStreamGateway(app, { sessions, supervisor, publicUrl });
+    },
   });
-
-  let sweep: NodeJS.Timeout | undefined;
 
   return {
     http,
@@ -129,23 +152,23 @@ export async function createApp(options: AppOptions): Promise<App> {
     applications,
     sessions,
     builds,
+    supervisor,
+    isolation,
     logger,
     credentialsFile: boot.written,
     async listen() {
       await builds.recover();
+      await supervisor.start();
+      if (isolation.isolation !== 'full') logger.warn({ reasons: isolation.reasons }, 'reduced session isolation');
       await http.listen({ host: settings.host, port: settings.port });
       const address = http.server.address();
       const port = typeof address === 'object' && address ? address.port : settings.port;
       boundUrl = publicBaseUrl(settings, port);
-      sweep = setInterval(() => {
-        sessions.expireDue().catch((err: unknown) => logger.warn({ err }, 'expiry sweep failed'));
-      }, SWEEP_INTERVAL_MS);
-      sweep.unref();
       const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
       return `http://${host}:${port}`;
     },
     async close() {
-      if (sweep) clearInterval(sweep);
+      await supervisor.stopAll('SERVER_SHUTDOWN');
       await http.close();
       await builds.close();
       await store.close();

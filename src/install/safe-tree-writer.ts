@@ -20,6 +20,8 @@ export class UnsafePackageError extends Error {
 export interface TreeLimits {
   maxEntries: number;
   maxBytes: number;
+  /** Checked between chunks, so a cancelled build stops inside a large entry too. */
+  signal?: AbortSignal;
 }
 
 const MAX_LINK_TARGET_CHARS = 4096;
@@ -103,6 +105,7 @@ export class SafeTreeWriter {
     const handle = await open(target, flags, 0o600);
     try {
       for await (const chunk of await openData()) {
+        if (this.limits.signal?.aborted) throw new Error('cancelled');
         this.bytes += chunk.length;
         if (this.bytes > this.limits.maxBytes) {
           throw new UnsafePackageError(`the package unpacks to more than ${this.limits.maxBytes} bytes`);

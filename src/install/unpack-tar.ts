@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { Parser, type ReadEntry } from 'tar';
 import { SafeTreeWriter, UnsafePackageError } from './safe-tree-writer.js';
 
@@ -7,13 +8,16 @@ import { SafeTreeWriter, UnsafePackageError } from './safe-tree-writer.js';
  * used: its Parser only reads entries, and every write goes through our checks.
  */
 
-async function writeTarEntry(entry: ReadEntry, writer: SafeTreeWriter): Promise<void> {
+/** Hands an entry's body to the writer as a Node stream (see `current` in unpackTar). */
+type BodyOpener = (entry: ReadEntry) => Promise<PassThrough>;
+
+async function writeTarEntry(entry: ReadEntry, writer: SafeTreeWriter, openBody: BodyOpener): Promise<void> {
   writer.countEntry();
   switch (entry.type) {
     case 'File':
     case 'OldFile':
     case 'ContiguousFile':
-      await writer.file(entry.path, entry.mode, async () => entry);
+      await writer.file(entry.path, entry.mode, () => openBody(entry));
       return;
     case 'Directory':
     case 'GNUDumpDir':
@@ -43,11 +47,36 @@ export async function unpackTar(archive: string, writer: SafeTreeWriter, signal?
   const stopped = new Promise<void>((resolve) => {
     stop = resolve;
   });
+  // Feeders waiting for the parser to drain; woken on failure too, since then no drain comes.
+  const drainWaiters = new Set<() => void>();
+  const waitForDrain = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const wake = (): void => {
+        parser.off('drain', wake);
+        drainWaiters.delete(wake);
+        resolve();
+      };
+      parser.on('drain', wake);
+      drainWaiters.add(wake);
+    });
+  // The body being written. An aborted parser never ends its entry, so on failure this stream
+  // is destroyed: a Node stream's iterator rejects even when destroyed before reading starts.
+  let current: PassThrough | null = null;
   const fail = (error: unknown): void => {
     if (failure) return;
     failure = error instanceof Error ? error : new Error(String(error));
     stop();
+    for (const wake of drainWaiters) wake();
     parser.abort(failure);
+    current?.destroy(failure);
+  };
+  const openBody: BodyOpener = async (entry) => {
+    const body = new PassThrough();
+    body.on('error', () => undefined); // reported through the reader's iterator
+    current = body;
+    if (failure) body.destroy(failure);
+    else entry.pipe(body);
+    return body;
   };
   // Entries arrive one at a time (the parser waits for each to end), so a promise chain keeps order.
   let chain: Promise<void> = Promise.resolve();
@@ -58,10 +87,12 @@ export async function unpackTar(archive: string, writer: SafeTreeWriter, signal?
         return;
       }
       try {
-        await writeTarEntry(entry, writer);
+        await writeTarEntry(entry, writer, openBody);
       } catch (error) {
         fail(error);
         entry.resume();
+      } finally {
+        current = null;
       }
     });
   });
@@ -76,7 +107,7 @@ export async function unpackTar(archive: string, writer: SafeTreeWriter, signal?
       for await (const chunk of input) {
         if (failure) break;
         if (!parser.write(chunk as Buffer)) {
-          await Promise.race([new Promise<void>((resolve) => parser.once('drain', () => resolve())), stopped]);
+          await waitForDrain();
         }
       }
     } finally {

@@ -1,4 +1,4 @@
-import { chmod, mkdir, open, realpath, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, open, realpath, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BuildFailure, describeError } from './build-failure.js';
 import { SafeTreeWriter, UnsafePackageError } from './safe-tree-writer.js';
@@ -74,10 +74,14 @@ export async function unpackPackage(options: UnpackOptions): Promise<UnpackResul
       const target = path.join(options.packageDir, options.fileName);
       await rename(options.installerFile, target);
       await chmod(target, 0o755);
-      return { kind, entries: 1, bytes: 0 };
+      return { kind, entries: 1, bytes: (await stat(target)).size };
     }
     const root = await realpath(options.packageDir);
-    const writer = new SafeTreeWriter(root, { maxEntries: options.maxEntries, maxBytes: options.maxUnpackedBytes });
+    const writer = new SafeTreeWriter(root, {
+      maxEntries: options.maxEntries,
+      maxBytes: options.maxUnpackedBytes,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     if (kind === 'zip') await unpackZip(options.installerFile, writer, options.maxEntries, options.signal);
     else await unpackTar(options.installerFile, writer, options.signal);
     return { kind, entries: writer.entryCount, bytes: writer.bytesWritten };

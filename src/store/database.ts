@@ -2,7 +2,7 @@
  * Opens the state store: SQLite in the data folder by default, PostgreSQL when a
  * database URL is configured. Both run the same kysely migrations.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
@@ -31,7 +31,9 @@ export async function openStore(options: OpenStoreOptions): Promise<StoreHandle>
 
 function openSqlite(dataDir: string): StoreHandle {
   mkdirSync(dataDir, { recursive: true });
-  const file = new SQLite(path.join(dataDir, 'appstreamd.sqlite'));
+  const filePath = path.join(dataDir, 'appstreamd.sqlite');
+  const file = new SQLite(filePath);
+  chmodSync(filePath, 0o600); // sessions run as other uids; WAL/SHM files inherit this mode
   // WAL with synchronous=NORMAL: a committed transaction survives a process crash
   // (only an OS crash could lose the last commits); busy_timeout covers CLI + server.
   file.pragma('journal_mode = WAL');

@@ -88,7 +88,7 @@ export function applicationsRoutes(deps: ApplicationsDeps): ResourceRoute[] {
           body: 'required',
           async handle(req) {
             const current = await loadApplication(deps, req.accountId, req.params['applicationId']);
-            const patch = validateUpdate(req.body, { logBucket: current.log_bucket });
+            const patch = validateUpdate(req.body, { logBucket: current.log_bucket, logPaths: JSON.parse(current.log_paths) as string[] });
             const updated = await deps.applications.update(req.accountId, current.id, patch);
             if (updated === undefined) throw notFound('Application', current.id);
             if (updated === 'conflict') throw new ApiError('ConflictException', `Application ${current.id} is being deleted and cannot be updated.`);

@@ -106,7 +106,7 @@ export function validateCreate(body: JsonObject, opts: { allowFileUrls: boolean 
   };
 }
 
-export function validateUpdate(body: JsonObject, current: { logBucket: string | null }): ApplicationPatch {
+export function validateUpdate(body: JsonObject, current: { logBucket: string | null; logPaths: readonly string[] }): ApplicationPatch {
   const patch: ApplicationPatch = {};
   const name = optionalString(body, 'name', { min: 1, max: 100, notBlank: true });
   if (name !== undefined) patch.name = name;
@@ -120,7 +120,9 @@ export function validateUpdate(body: JsonObject, current: { logBucket: string | 
   const logPaths = logPathsField(body);
   if (logPaths !== undefined) patch.logPaths = logPaths;
   const bucketAfter = patch.logBucket !== undefined ? patch.logBucket : current.logBucket;
-  if (logPaths !== undefined && logPaths.length > 0 && !bucketAfter) throw invalid('logBucket', 'is required when logPaths is not empty');
+  // The result must keep the create invariant, whichever of the two fields this update touches.
+  const pathsAfter = logPaths ?? current.logPaths;
+  if (pathsAfter.length > 0 && !bucketAfter) throw invalid('logBucket', 'is required when logPaths is not empty');
   const streamProtocol = streamProtocolField(body);
   if (streamProtocol !== undefined) patch.streamProtocol = streamProtocol;
   return patch;

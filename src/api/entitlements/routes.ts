@@ -3,6 +3,7 @@
  * redemption"). GET never redeems (link scanners must not burn it); POST redeems once.
  */
 import { ApiError } from '../../errors/api-error.js';
+import { requiredString } from '../validate.js';
 import { routePatterns } from '../../hal/paths.js';
 import type { ActionResult, ResourceRoute } from '../../http/types.js';
 import { CONNECT_TOKEN_TTL_MS, sha256Hex, type TokenIssuer } from '../../sessions/entitlement-tokens.js';
@@ -12,6 +13,8 @@ import type { SessionRow, SessionsRepo } from '../../store/sessions-repo.js';
 /** Starts the program of a freshly redeemed session; owned by the session supervisor. */
 export interface SessionLauncher {
   launch(session: SessionRow): Promise<void>;
+  /** Whether the session's program is still running here (resume is allowed). */
+  isLive(sessionId: string): boolean;
 }
 
 export interface EntitlementsDeps {
@@ -116,6 +119,43 @@ export function entitlementsRoutes(deps: EntitlementsDeps): ResourceRoute[] {
                 connectToken,
                 connectTokenExpiresAt,
                 resumeSecret,
+              },
+            };
+          },
+        },
+      },
+    },
+    {
+      path: `${routePatterns.entitlement}/resume`,
+      signed: false,
+      operations: {
+        POST: {
+          action: 'ResumeSession',
+          body: 'required',
+          async handle(req): Promise<ActionResult> {
+            const hash = lookupHash(req.params['token']);
+            const resumeSecret = requiredString(req.body, 'resumeSecret', { max: 128 });
+            const session = await deps.sessions.findByEntitlementHash(hash);
+            if (!session) throw new ApiError('EntitlementNotFoundException');
+            if (!deps.launcher.isLive(session.id) || (session.state !== 'Reserved' && session.state !== 'Active')) {
+              throw new ApiError('EntitlementExpiredException', 'The session has ended.');
+            }
+            const connectToken = deps.tokens.randomSecret();
+            const connectTokenExpiresAt = new Date(now().getTime() + CONNECT_TOKEN_TTL_MS).toISOString();
+            if (!(await deps.sessions.issueConnectToken(session.id, sha256Hex(resumeSecret), sha256Hex(connectToken), connectTokenExpiresAt))) {
+              throw new ApiError('InvalidConnectTokenException', 'The resume secret is not valid for this session.');
+            }
+            const app = await deps.applications.getInternal(session.application_id);
+            return {
+              status: 200,
+              contentType: 'application/json',
+              headers: { 'Cache-Control': 'no-store' },
+              body: {
+                sessionId: session.id,
+                protocol: streamProtocolName(app?.stream_protocol ?? 'terminal'),
+                streamUrl: streamUrlFor(deps.publicUrl(), session.id),
+                connectToken,
+                connectTokenExpiresAt,
               },
             };
           },

@@ -105,6 +105,14 @@ describe('unpackPackage: good packages', () => {
     assert.ok((await stat(path.join(testCase.packageDir, 'bin/tool'))).isFile());
   });
 
+  test('a large tar.gz with many files streams through (backpressure)', async () => {
+    const entries = Array.from({ length: 40 }, (_, i) => ({ name: `d${i % 4}/f${i}`, type: '0' as const, data: randomBytes(150_000) }));
+    const testCase = await prepareCase(gzip(rawTar(entries)));
+    const result = await testCase.run();
+    assert.equal(result.bytes, 40 * 150_000);
+    assert.deepEqual(await readFile(path.join(testCase.packageDir, 'd3/f39')), entries[39]!.data);
+  });
+
   test('zip keeps Unix modes and inside symlinks', async () => {
     const archive = makeZip([
       { name: 'bin/', mode: 0o040755 },
@@ -199,6 +207,27 @@ describe('unpackPackage: hostile and broken packages are refused', () => {
     const good = gzip(rawTar([{ name: 'a', type: '0', data: randomBytes(4000) }]));
     const corrupt = Buffer.concat([good.subarray(0, 40), randomBytes(200)]);
     await expectRefused(await prepareCase(corrupt), /could not be unpacked/);
+  });
+
+  test('a tar.gz cut off in the middle of a large entry fails instead of hanging', async () => {
+    const text = Buffer.from(Array.from({ length: 200_000 }, (_, i) => `line ${i} ${i * 7919 % 1000}\n`).join(''));
+    const whole = gzip(rawTar([{ name: 'big.txt', type: '0', data: text }, { name: 'after', type: '0', data: 'x' }]));
+    await expectRefused(await prepareCase(whole.subarray(0, Math.floor(whole.length / 2))), /could not be unpacked/);
+  });
+
+  test('a cancelled unpack stops', async () => {
+    const testCase = await prepareCase(gzip(rawTar([{ name: 'a', type: '0', data: randomBytes(2_000_000) }])));
+    const controller = new AbortController();
+    controller.abort();
+    const work = unpackPackage({
+      installerFile: path.join(testCase.dir, 'installer.download'),
+      fileName: 'pkg',
+      packageDir: testCase.packageDir,
+      maxEntries: 10,
+      maxUnpackedBytes: 10_000_000,
+      signal: controller.signal,
+    });
+    await assert.rejects(work, (error: unknown) => error instanceof BuildFailure && /cancelled/.test(error.cause));
   });
 
   test('gzip data that is not a tar', async () => {
