@@ -4,6 +4,7 @@
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { chmodSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -13,6 +14,7 @@ import { applicationsRoutes } from '../api/applications/routes.js';
 import { entitlementsRoutes } from '../api/entitlements/routes.js';
 import { installStreamGateway } from '../api/stream-gateway/gateway.js';
 import { installViewerAssets, viewerHtml } from '../api/viewer/assets.js';
+import { healthRoutes } from '../api/health/routes.js';
 import { rootRoutes } from '../api/root/routes.js';
 import { sessionStatusRoutes } from '../api/session-status/routes.js';
 import { sessionsRoutes } from '../api/sessions/routes.js';
@@ -33,6 +35,8 @@ import { createAuthenticator } from './authenticate.js';
 import { createLogger } from './logger.js';
 import { buildHttpServer } from './server.js';
 import type { ResourceRoute } from './types.js';
+
+const APPSTREAMD_VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 export interface AppOptions {
   settings: Settings;
@@ -127,6 +131,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...sessionsRoutes(sessionDeps),
     ...sessionStatusRoutes(sessionDeps),
     ...entitlementsRoutes({ sessions, applications, tokens, publicUrl, instanceId, launcher, now, viewerHtml }),
+    ...healthRoutes({ db: store.db, isolation, version: APPSTREAMD_VERSION, liveSessions: () => supervisor.liveCount, instanceId }),
     ...(options.extraRoutes?.({ rateLimits }) ?? []),
   ];
 

@@ -51,6 +51,10 @@ export async function unpackTar(archive: string, writer: SafeTreeWriter, signal?
   const drainWaiters = new Set<() => void>();
   const waitForDrain = (): Promise<void> =>
     new Promise<void>((resolve) => {
+      if (failure) {
+        resolve();
+        return;
+      }
       const wake = (): void => {
         parser.off('drain', wake);
         drainWaiters.delete(wake);

@@ -102,7 +102,10 @@ export class ApplicationsRepo {
   async listPage(accountId: string, after: PageKey | undefined, limit: number): Promise<Pick<ApplicationRow, 'id' | 'created_at'>[]> {
     let q = this.db.selectFrom('applications').select(['id', 'created_at']).where('account_id', '=', accountId);
     if (after) {
-      q = q.where((eb) => eb.or([eb('created_at', '>', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)])]));
+      // The plain `>=` bound lets the index seek to the key; the OR alone made SQLite scan from the start.
+      q = q
+        .where('created_at', '>=', after.createdAt)
+        .where((eb) => eb.or([eb('created_at', '>', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)])]));
     }
     return q.orderBy('created_at').orderBy('id').limit(limit).execute();
   }
@@ -258,7 +261,9 @@ export class ApplicationsRepo {
       .where('application_id', '=', applicationId)
       .where('state', '!=', 'Deleted');
     if (after) {
-      q = q.where((eb) => eb.or([eb('error_date', '>', after.createdAt), eb.and([eb('error_date', '=', after.createdAt), eb('id', '>', after.id)])]));
+      q = q
+        .where('error_date', '>=', after.createdAt)
+        .where((eb) => eb.or([eb('error_date', '>', after.createdAt), eb.and([eb('error_date', '=', after.createdAt), eb('id', '>', after.id)])]));
     }
     return q.orderBy('error_date').orderBy('id').limit(limit).execute();
   }

@@ -25,7 +25,7 @@ export interface CliResult {
 }
 
 /** Runs a command that ends by itself (admin commands, --help, bad settings). */
-export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<CliResult> {
+export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 40_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawnCli(args, env);
     let stdout = '';
@@ -68,7 +68,7 @@ export class ServeProcess {
   }
 
   /** Resolves with the base URL once the listening line is printed. */
-  async waitUntilListening(timeoutMs = 20_000): Promise<string> {
+  async waitUntilListening(timeoutMs = 40_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       for (const line of this.stdoutLines) {

@@ -86,6 +86,23 @@ describe('fetchInstaller', () => {
     assert.deepEqual(await readFile(result.file), PAYLOAD);
   });
 
+  test('connects to exactly the vetted address (no second DNS lookup)', async () => {
+    // "pinned.invalid" does not exist in DNS: the download can only work if the socket uses the
+    // address the vetting step resolved, through the pinned lookup.
+    let asked = 0;
+    const result = await fetchInstaller(
+      options(`http://pinned.invalid:${server.port}/pkg.bin`, {
+        resolveHost: async (host) => {
+          asked += 1;
+          assert.equal(host, 'pinned.invalid');
+          return [{ address: '127.0.0.1', family: 4 }];
+        },
+      }),
+    );
+    assert.equal(result.sha256, PAYLOAD_SHA);
+    assert.equal(asked, 1);
+  });
+
   test('follows a redirect within the limit', async () => {
     const result = await fetchInstaller(options(`${server.origin}/redirect`));
     assert.equal(result.sha256, PAYLOAD_SHA);
@@ -160,10 +177,10 @@ describe('fetchInstaller', () => {
 });
 
 describe('fetchInstaller refuses private targets (SSRF)', () => {
-  for (const host of ['127.0.0.1', '[::1]', '10.0.0.1', '169.254.169.254', 'localhost', '[::ffff:127.0.0.1]']) {
+  for (const host of ['127.0.0.1', '[::1]', '10.0.0.1', '169.254.169.254', 'localhost', '[::ffff:127.0.0.1]', '2130706433', '0x7f.1']) {
     test(`refuses ${host} and sends no request`, async () => {
       const before = server.requests();
-      const port = host === '127.0.0.1' || host === 'localhost' ? `:${server.port}` : '';
+      const port = ['127.0.0.1', 'localhost', '2130706433', '0x7f.1'].includes(host) ? `:${server.port}` : '';
       await expectCopyingFailure(
         fetchInstaller(options(`http://${host}${port}/pkg.bin`, { allowPrivateHosts: false, timeoutMs: 5000 })),
         /not allowed/,

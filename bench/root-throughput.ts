@@ -1,0 +1,139 @@
+/**
+ * Signed `GET /` on appstreamd versus a bare node:http server answering the same JSON:
+ * same autocannon duration and concurrency, each server in its own process. appstreamd
+ * gets a rotating pool of requests pre-signed with @smithy/signature-v4 (dates spread over
+ * the last minutes, all within the 15-minute skew) so signing costs nothing during the run.
+ *
+ * Env: BENCH_SECONDS (default 5), BENCH_CONNECTIONS (default 16).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
+import autocannon from 'autocannon';
+import type { BenchRow } from './bench-row.js';
+
+const BENCH = 'root-throughput';
+const POOL_SIZE = 200;
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+interface Target {
+  url: string;
+  credentials?: Credentials;
+  stop(): Promise<void>;
+}
+
+function positiveInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  return n;
+}
+
+async function startTarget(mode: 'appstreamd' | 'bare', env: Record<string, string> = {}): Promise<Target> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'target-server.ts'), mode], {
+    cwd: path.resolve(here, '..'),
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  const firstLine = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.once('line', resolve);
+    child.once('close', (code) => reject(new Error(`${mode} server exited (${code}) before it was ready`)));
+  });
+  const info = JSON.parse(firstLine) as { url: string; credentials?: Credentials };
+  return {
+    ...info,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function signPool(url: string, credentials: Credentials): Promise<autocannon.Request[]> {
+  const { host, hostname, port } = new URL(url);
+  const signer = new SignatureV4({ credentials, region: 'us-east-1', service: 'appstream', sha256: Sha256 });
+  const now = Date.now();
+  const pool: autocannon.Request[] = [];
+  for (let i = 0; i < POOL_SIZE; i++) {
+    // One second apart: distinct signatures, oldest 200 s old, well inside the skew.
+    const request = new HttpRequest({ method: 'GET', protocol: 'http:', hostname, port: Number(port), path: '/', headers: { host, accept: 'application/hal+json' } });
+    const signed = await signer.sign(request, { signingDate: new Date(now - i * 1000) });
+    pool.push({ method: 'GET', path: '/', headers: signed.headers as Record<string, string> });
+  }
+  return pool;
+}
+
+async function fetchRoot(url: string, request: autocannon.Request): Promise<string> {
+  const res = await fetch(`${url}/`, { headers: request.headers as Record<string, string> });
+  const body = await res.text();
+  if (res.status !== 200) throw new Error(`signed GET / answered ${res.status}: ${body}`);
+  return body;
+}
+
+interface Measured {
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+async function load(url: string, seconds: number, connections: number, requests?: autocannon.Request[]): Promise<Measured> {
+  const result = await autocannon({ url, connections, duration: seconds, pipelining: 1, requests });
+  return { reqPerSec: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors + result.timeouts };
+}
+
+/** A short unmeasured run first, so both servers are measured warm. */
+async function measure(url: string, seconds: number, connections: number, requests?: autocannon.Request[]): Promise<Measured> {
+  await load(url, 1, connections, requests);
+  return load(url, seconds, connections, requests);
+}
+
+export async function run(): Promise<BenchRow[]> {
+  const seconds = positiveInt('BENCH_SECONDS', 5);
+  const connections = positiveInt('BENCH_CONNECTIONS', 16);
+
+  const appstreamd = await startTarget('appstreamd');
+  let rootBody: string;
+  let signed: Measured;
+  try {
+    const pool = await signPool(appstreamd.url, appstreamd.credentials!);
+    rootBody = await fetchRoot(appstreamd.url, pool[0]!);
+    signed = await measure(appstreamd.url, seconds, connections, pool);
+  } finally {
+    await appstreamd.stop();
+  }
+
+  const bare = await startTarget('bare', { BENCH_ROOT_BODY: rootBody });
+  let baseline: Measured;
+  try {
+    baseline = await measure(bare.url, seconds, connections);
+  } finally {
+    await bare.stop();
+  }
+
+  const setup = `${connections} connections, ${seconds} s`;
+  const rows: BenchRow[] = [];
+  for (const [name, m] of [
+    ['appstreamd signed GET /', signed],
+    ['bare node:http GET /', baseline],
+  ] as const) {
+    rows.push({ bench: BENCH, metric: `${name} throughput (${setup})`, value: Math.round(m.reqPerSec), unit: 'req/s' });
+    rows.push({ bench: BENCH, metric: `${name} latency p50`, value: m.p50, unit: 'ms' });
+    rows.push({ bench: BENCH, metric: `${name} latency p99`, value: m.p99, unit: 'ms' });
+    rows.push({ bench: BENCH, metric: `${name} non-2xx + errors`, value: m.non2xx + m.errors, unit: 'count' });
+  }
+  rows.push({ bench: BENCH, metric: 'throughput ratio appstreamd / baseline', value: Math.round((signed.reqPerSec / baseline.reqPerSec) * 1000) / 1000, unit: 'x' });
+  return rows;
+}

@@ -1,0 +1,62 @@
+/**
+ * A server under load, in its own process so that autocannon (in the parent) does not
+ * share its event loop. `appstreamd`: the real createApp with SQLite in a temp folder,
+ * log level warn; prints {url, credentials}. `bare`: node:http answering the body given in
+ * BENCH_ROOT_BODY with the same headers; prints {url}. Both stop on SIGTERM or stdin end.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { loadSettings } from '../src/config/settings.js';
+import { createApp } from '../src/http/app.js';
+import { createLogger } from '../src/http/logger.js';
+
+async function startAppstreamd(): Promise<() => Promise<void>> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'appstreamd-bench-'));
+  const settings = loadSettings({ APPSTREAMD_PORT: '0', APPSTREAMD_DATA_DIR: dataDir, APPSTREAMD_LOG_LEVEL: 'warn' });
+  const app = await createApp({ settings, logger: createLogger('warn', process.stderr) });
+  const url = await app.listen();
+  const credentials = await app.accounts.createAccountWithKey('bench');
+  process.stdout.write(JSON.stringify({ url, credentials }) + '\n');
+  return async () => {
+    await app.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+}
+
+async function startBare(): Promise<() => Promise<void>> {
+  const body = Buffer.from(process.env['BENCH_ROOT_BODY'] ?? '{}');
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, {
+      'x-amzn-RequestId': randomUUID(),
+      'content-type': 'application/hal+json; charset=utf-8',
+      'content-length': String(body.length),
+    });
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  process.stdout.write(JSON.stringify({ url: `http://127.0.0.1:${port}` }) + '\n');
+  return () => new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+const mode = process.argv[2];
+const stop = mode === 'appstreamd' ? await startAppstreamd() : mode === 'bare' ? await startBare() : undefined;
+if (!stop) {
+  process.stderr.write('usage: target-server.ts appstreamd|bare\n');
+  process.exit(2);
+}
+let stopping = false;
+const shutdown = () => {
+  if (stopping) return;
+  stopping = true;
+  const force = setTimeout(() => process.exit(1), 5000);
+  force.unref();
+  stop().then(() => process.exit(0), () => process.exit(1));
+};
+process.on('SIGTERM', shutdown);
+process.stdin.on('end', shutdown); // the parent went away
+process.stdin.resume();
