@@ -4,7 +4,8 @@
  * gets a rotating pool of requests pre-signed with @smithy/signature-v4 (dates spread over
  * the last minutes, all within the 15-minute skew) so signing costs nothing during the run.
  *
- * Env: BENCH_SECONDS (default 5), BENCH_CONNECTIONS (default 16).
+ * Env: BENCH_SECONDS (default 5), BENCH_CONNECTIONS (default 16), BENCH_CPU_PROF_DIR (write a
+ * V8 CPU profile of each server process under <dir>/appstreamd and <dir>/bare).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -39,7 +40,9 @@ function positiveInt(name: string, fallback: number): number {
 }
 
 async function startTarget(mode: 'appstreamd' | 'bare', env: Record<string, string> = {}): Promise<Target> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'target-server.ts'), mode], {
+  const profileDir = process.env['BENCH_CPU_PROF_DIR'];
+  const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profileDir, mode)] : [];
+  const child: ChildProcess = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(here, 'target-server.ts'), mode], {
     cwd: path.resolve(here, '..'),
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'inherit'],

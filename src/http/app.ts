@@ -21,7 +21,8 @@ import { sessionsRoutes } from '../api/sessions/routes.js';
 import { publicBaseUrl, type Settings } from '../config/settings.js';
 import { PageTokenCodec } from '../hal/page-token.js';
 import { BuildRunner } from '../install/build-runner.js';
-import { createRateLimits, type RateLimits } from '../limits/rate-limiter.js';
+import type { RateLimits } from '../limits/rate-limiter.js';
+import { openLimitStore } from '../limits/stores.js';
 import { TokenIssuer } from '../sessions/entitlement-tokens.js';
 import { SessionSupervisor } from '../sessions/supervisor.js';
 import { createUidPool, DEFAULT_SANDBOX_LIMITS, probeCapabilities, type SandboxCapabilities } from '../sandbox/index.js';
@@ -92,7 +93,8 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   let boundUrl = '';
   const publicUrl = () => settings.publicUrl ?? boundUrl;
-  const rateLimits = createRateLimits(settings);
+  const limitStore = await openLimitStore(settings);
+  const rateLimits = limitStore.limits;
   const tokens = new TokenIssuer(derive('entitlement-tokens'));
   const pageTokens = new PageTokenCodec(derive('page-tokens'));
   const instanceId = randomUUID();
@@ -176,6 +178,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       await supervisor.stopAll('SERVER_SHUTDOWN');
       await http.close();
       await builds.close();
+      await limitStore.close();
       await store.close();
     },
   };

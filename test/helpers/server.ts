@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { loadSettings, type Settings } from '../../src/config/settings.js';
 import { createApp, type App, type AppOptions } from '../../src/http/app.js';
 import { createLogger } from '../../src/http/logger.js';
+import { databaseUrlFor, dropDatabaseFor } from './test-store.js';
 
 export interface TestServer {
   app: App;
@@ -23,7 +24,14 @@ export async function startServer(
   extra: Partial<Pick<AppOptions, 'now' | 'extraRoutes'>> & { dataDir?: string } = {},
 ): Promise<TestServer> {
   const dataDir = extra.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'appstreamd-test-'));
-  const settings = loadSettings({ APPSTREAMD_PORT: '0', APPSTREAMD_DATA_DIR: dataDir, APPSTREAMD_LOG_LEVEL: 'info', ...env });
+  const databaseUrl = env['APPSTREAMD_DATABASE_URL'] ?? (await databaseUrlFor(dataDir));
+  const settings = loadSettings({
+    APPSTREAMD_PORT: '0',
+    APPSTREAMD_DATA_DIR: dataDir,
+    APPSTREAMD_LOG_LEVEL: 'info',
+    ...(databaseUrl ? { APPSTREAMD_DATABASE_URL: databaseUrl } : {}),
+    ...env,
+  });
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -43,7 +51,10 @@ export async function startServer(
     credentials,
     async stop(opts = {}) {
       await app.close();
-      if (!opts.keepData) rmSync(dataDir, { recursive: true, force: true });
+      if (!opts.keepData) {
+        rmSync(dataDir, { recursive: true, force: true });
+        await dropDatabaseFor(dataDir);
+      }
     },
   };
 }

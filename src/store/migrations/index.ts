@@ -102,8 +102,25 @@ const m0001_initial: Migration = {
   },
 };
 
+/** The table rate-limiter-flexible's PostgreSQL store uses (shared limits without Redis). */
+const m0002_rate_limits: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createTable('rate_limits')
+      .ifNotExists()
+      .addColumn('key', 'varchar(255)', (c) => c.primaryKey())
+      .addColumn('points', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('expire', 'bigint')
+      .execute();
+  },
+  async down(): Promise<void> {
+    throw new Error('downgrades are not supported');
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001_initial,
+  '0002_rate_limits': m0002_rate_limits,
 };
 
 export const migrationProvider: MigrationProvider = {
