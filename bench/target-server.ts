@@ -9,11 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { loadSettings } from '../src/config/settings.js';
-import { createApp } from '../src/http/app.js';
-import { createLogger } from '../src/http/logger.js';
 
 async function startAppstreamd(): Promise<() => Promise<void>> {
+  // Imported here so the bare baseline process does not load (or pay for) the app.
+  const { loadSettings } = await import('../src/config/settings.js');
+  const { createApp } = await import('../src/http/app.js');
+  const { createLogger } = await import('../src/http/logger.js');
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'appstreamd-bench-'));
   const settings = loadSettings({ APPSTREAMD_PORT: '0', APPSTREAMD_DATA_DIR: dataDir, APPSTREAMD_LOG_LEVEL: 'warn' });
   const app = await createApp({ settings, logger: createLogger('warn', process.stderr) });

@@ -23,6 +23,7 @@ export interface Settings {
   idleTimeoutS: number;
   maxSessionS: number;
   logLevel: string;
+  instanceLeaseS: number;
 }
 
 export class ConfigError extends Error {
@@ -122,6 +123,7 @@ export const SETTING_DEFS = [
   def({ key: 'disconnectTimeoutS', env: 'APPSTREAMD_DISCONNECT_TIMEOUT_S', flag: 'disconnect-timeout-s', defaultValue: '60', parse: integer(0, 86_400), description: 'how long a session waits for its client to come back' }),
   def({ key: 'idleTimeoutS', env: 'APPSTREAMD_IDLE_TIMEOUT_S', flag: 'idle-timeout-s', defaultValue: '0', parse: integer(0, 86_400 * 7), description: 'end a session with no client input for this long (0: off)' }),
   def({ key: 'maxSessionS', env: 'APPSTREAMD_MAX_SESSION_S', flag: 'max-session-s', defaultValue: '3600', parse: integer(1, 86_400 * 7), description: 'longest a session may run' }),
+  def({ key: 'instanceLeaseS', env: 'APPSTREAMD_INSTANCE_LEASE_S', flag: 'instance-lease-s', defaultValue: '10', parse: integer(1, 3600), description: 'scale-out: an instance silent this long is declared lost' }),
   def({ key: 'logLevel', env: 'APPSTREAMD_LOG_LEVEL', flag: 'log-level', defaultValue: 'info', parse: logLevel, description: 'pino log level' }),
 ] as const;
 

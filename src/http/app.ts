@@ -21,6 +21,9 @@ import { sessionsRoutes } from '../api/sessions/routes.js';
 import { publicBaseUrl, type Settings } from '../config/settings.js';
 import { PageTokenCodec } from '../hal/page-token.js';
 import { BuildRunner } from '../install/build-runner.js';
+import { clearScratch } from '../install/pipeline.js';
+import { InstanceRegistry } from '../sessions/instance-registry.js';
+import { InstancesRepo } from '../store/instances-repo.js';
 import type { RateLimits } from '../limits/rate-limiter.js';
 import { openLimitStore } from '../limits/stores.js';
 import { TokenIssuer } from '../sessions/entitlement-tokens.js';
@@ -80,16 +83,15 @@ export async function createApp(options: AppOptions): Promise<App> {
   const sessions = new SessionsRepo(store.db, store.dialect, now);
   const boot = await bootstrapCredentials(accounts, dataDir, { accessKeyId: settings.rootAccessKeyId, secretAccessKey: settings.rootSecretAccessKey });
 
-  const builds = new BuildRunner(
-    applications,
-    {
-      workRoot: path.join(dataDir, 'build'),
-      imagesRoot: path.join(dataDir, 'images'),
-      allowPrivateHosts: settings.allowPrivateInstallerHosts,
-      maxInstallerBytes: settings.maxInstallerBytes,
-    },
-    logger.child({ component: 'builds' }),
-  );
+  const instanceId = randomUUID();
+  // Scratch folders are per instance, so instances sharing one data folder never clear each other's.
+  const buildSettings = (owner: string) => ({
+    workRoot: path.join(dataDir, 'build', owner),
+    imagesRoot: path.join(dataDir, 'images'),
+    allowPrivateHosts: settings.allowPrivateInstallerHosts,
+    maxInstallerBytes: settings.maxInstallerBytes,
+  });
+  const builds = new BuildRunner(applications, buildSettings(instanceId), logger.child({ component: 'builds' }), instanceId);
 
   let boundUrl = '';
   const publicUrl = () => settings.publicUrl ?? boundUrl;
@@ -97,7 +99,6 @@ export async function createApp(options: AppOptions): Promise<App> {
   const rateLimits = limitStore.limits;
   const tokens = new TokenIssuer(derive('entitlement-tokens'));
   const pageTokens = new PageTokenCodec(derive('page-tokens'));
-  const instanceId = randomUUID();
   const isolation = probeCapabilities();
   const supervisor = new SessionSupervisor(
     sessions,
@@ -115,6 +116,19 @@ export async function createApp(options: AppOptions): Promise<App> {
   );
   const launcher = supervisor;
   const control = supervisor;
+  const registry = new InstanceRegistry(
+    new InstancesRepo(store.db, now),
+    instanceId,
+    settings.instanceLeaseS * 1000,
+    store.dialect === 'sqlite',
+    async (lostId, why) => {
+      await supervisor.endSessionsOf(lostId, why === 'previous-process' ? 'SERVER_RESTART' : 'INSTANCE_LOST');
+      await clearScratch(buildSettings(lostId));
+      await builds.recover(await registry.aliveIds());
+    },
+    logger.child({ component: 'instances' }),
+  );
+  const instanceUrl = async (id: string | null) => (await registry.publicUrlOf(id)) ?? publicUrl();
 
   const appDeps = {
     applications,
@@ -132,7 +146,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...applicationErrorsRoutes(appDeps),
     ...sessionsRoutes(sessionDeps),
     ...sessionStatusRoutes(sessionDeps),
-    ...entitlementsRoutes({ sessions, applications, tokens, publicUrl, instanceId, launcher, now, viewerHtml }),
+    ...entitlementsRoutes({ sessions, applications, tokens, publicUrl, instanceUrl, instanceId, launcher, now, viewerHtml }),
     ...healthRoutes({ db: store.db, isolation, version: APPSTREAMD_VERSION, liveSessions: () => supervisor.liveCount, instanceId }),
     ...(options.extraRoutes?.({ rateLimits }) ?? []),
   ];
@@ -164,13 +178,15 @@ export async function createApp(options: AppOptions): Promise<App> {
     logger,
     credentialsFile: boot.written,
     async listen() {
-      await builds.recover();
-      await supervisor.start();
+      await builds.clearOwnScratch();
       if (isolation.isolation !== 'full') logger.warn({ reasons: isolation.reasons }, 'reduced session isolation');
       await http.listen({ host: settings.host, port: settings.port });
       const address = http.server.address();
       const port = typeof address === 'object' && address ? address.port : settings.port;
       boundUrl = publicBaseUrl(settings, port);
+      await registry.join(publicUrl());
+      await builds.recover(await registry.aliveIds());
+      supervisor.start();
       const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
       return `http://${host}:${port}`;
     },
@@ -178,6 +194,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       await supervisor.stopAll('SERVER_SHUTDOWN');
       await http.close();
       await builds.close();
+      await registry.leave();
       await limitStore.close();
       await store.close();
     },

@@ -24,10 +24,19 @@ export class BuildRunner {
     private readonly apps: ApplicationsRepo,
     private readonly settings: BuildSettings,
     private readonly log: Logger,
+    /** This instance's id: recorded as the owner of the builds it runs. */
+    private readonly owner: string,
     private readonly concurrency = 2,
   ) {}
 
-  schedule(applicationId: string, generation: number, mode: 'install' | 'reprovision'): void {
+  async start(applicationId: string, from: readonly string[], mode: 'install' | 'reprovision'): Promise<boolean> {
+    const generation = await this.apps.beginBuild(applicationId, from, mode === 'install' ? 'Preparing' : 'Provisioning', this.owner);
+    if (generation === undefined) return false;
+    this.schedule(applicationId, generation, mode);
+    return true;
+  }
+
+  private schedule(applicationId: string, generation: number, mode: 'install' | 'reprovision'): void {
     if (this.closed) return;
     this.queue.push({ applicationId, generation, mode });
     this.pump();
@@ -37,22 +46,27 @@ export class BuildRunner {
     return removeImage(this.settings, applicationId);
   }
 
-  /**
-   * At start: remove half-made scratch folders, then restart every build a previous
-   * process left unfinished (apps in New or Building) from the beginning.
-   */
-  async recover(): Promise<number> {
+  /** At start: remove this instance's half-made scratch folders (a fresh folder per instance). */
+  async clearOwnScratch(): Promise<void> {
     await clearScratch(this.settings);
-    const stuck = await this.apps.listByState(['New', 'Building']);
+  }
+
+  /**
+   * Restarts, from the beginning, every build left unfinished by an instance that is no
+   * longer alive (a crashed or restarted process). Nothing half-installed stays: the image
+   * is only ever replaced by an atomic rename.
+   */
+  async recover(aliveInstances: string[]): Promise<number> {
+    const stuck = await this.apps.listOrphanBuilds(aliveInstances);
+    let resumed = 0;
     for (const app of stuck) {
       const mode = app.state === 'Building' && app.build_step === 'Provisioning' && app.image_digest ? 'reprovision' : 'install';
-      const generation = await this.apps.beginBuild(app.id, ['New', 'Building'], mode === 'install' ? 'Preparing' : 'Provisioning');
-      if (generation !== undefined) {
+      if (await this.start(app.id, [app.state], mode)) {
+        resumed++;
         this.log.info({ applicationId: app.id, mode }, 'resuming interrupted build');
-        this.schedule(app.id, generation, mode);
       }
     }
-    return stuck.length;
+    return resumed;
   }
 
   /** Resolves when every queued and running build has finished (tests, shutdown). */

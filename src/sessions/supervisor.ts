@@ -34,7 +34,8 @@ export type EndReason =
   | 'MAX_DURATION'
   | 'TERMINATED_BY_API'
   | 'SERVER_RESTART'
-  | 'SERVER_SHUTDOWN';
+  | 'SERVER_SHUTDOWN'
+  | 'INSTANCE_LOST';
 
 interface LiveSession {
   sessionId: string;
@@ -47,6 +48,7 @@ interface LiveSession {
 export class SessionSupervisor {
   private readonly live = new Map<string, LiveSession>();
   private sweep: NodeJS.Timeout | undefined;
+  private watch: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly sessions: SessionsRepo,
@@ -56,18 +58,38 @@ export class SessionSupervisor {
     private readonly log: Logger,
   ) {}
 
-  /** On start: end sessions a previous process left live, kill their programs, start the expiry sweep. */
-  async start(): Promise<void> {
-    const leftovers = (await this.sessions.listLive()).filter((s) => s.state !== 'Entitled');
-    if (leftovers.length > 0) {
-      killOrphanPrograms(leftovers.map((s) => s.id), this.settings.sessionsRoot);
-      for (const s of leftovers) await this.sessions.end(s.id, { to: 'Completed', reason: 'SERVER_RESTART' });
-      this.log.info({ count: leftovers.length }, 'ended sessions left live by a previous process');
-    }
+  /**
+   * Starts the supervisor's own timers: the entitlement expiry sweep, and a watch that kills
+   * programs whose session was ended by another instance (terminate answered elsewhere).
+   */
+  start(): void {
     this.sweep = setInterval(() => {
       this.sessions.expireDue().catch((err: unknown) => this.log.warn({ err }, 'entitlement expiry sweep failed'));
     }, this.settings.sweepIntervalMs ?? 5_000);
     this.sweep.unref();
+    this.watch = setInterval(() => {
+      if (this.live.size === 0) return;
+      this.sessions
+        .endedAmong([...this.live.keys()])
+        .then((ended) => ended.forEach((id) => this.terminated(id)))
+        .catch((err: unknown) => this.log.warn({ err }, 'session watch failed'));
+    }, 300);
+    this.watch.unref();
+  }
+
+  /**
+   * Sessions whose program ran on an instance that is gone (a previous process of this
+   * server, or a lost instance): end them and kill any of their processes on this host.
+   */
+  async endSessionsOf(instanceId: string, reason: 'SERVER_RESTART' | 'INSTANCE_LOST'): Promise<number> {
+    const leftovers = await this.sessions.listLiveOnInstance(instanceId);
+    if (leftovers.length === 0) return 0;
+    killOrphanPrograms(leftovers.map((s) => s.id), this.settings.sessionsRoot);
+    for (const s of leftovers) {
+      await this.sessions.end(s.id, { to: reason === 'INSTANCE_LOST' ? 'Terminated' : 'Completed', reason });
+    }
+    this.log.info({ count: leftovers.length, instanceId, reason }, 'ended sessions of a gone instance');
+    return leftovers.length;
   }
 
   get liveCount(): number {
@@ -163,6 +185,7 @@ export class SessionSupervisor {
   /** Ends every live session (shutdown). */
   async stopAll(reason: 'SERVER_SHUTDOWN'): Promise<void> {
     if (this.sweep) clearInterval(this.sweep);
+    if (this.watch) clearInterval(this.watch);
     await Promise.allSettled([...this.live.values()].map((e) => this.endLive(e, { to: 'Completed', reason })));
   }
 

@@ -82,6 +82,7 @@ export class ApplicationsRepo {
       session_capacity: input.sessionCapacity,
       image_digest: null,
       build_generation: 0,
+      build_owner: null,
       created_at: at,
       last_updated_at: at,
     };
@@ -152,15 +153,30 @@ export class ApplicationsRepo {
     return Number(res.numUpdatedRows) > 0;
   }
 
-  /** Starts (or restarts) a build: returns the generation the build owns, or undefined if not allowed. */
-  async beginBuild(id: string, from: readonly string[], firstStep: string): Promise<number | undefined> {
-    return this.db.transaction().execute(async (trx) => {
-      const row = await this.getInternal(id, trx);
-      if (!row || !from.includes(row.state)) return undefined;
-      const generation = row.build_generation + 1;
-      const ok = await this.transition(id, [row.state], 'Building', { build_step: firstStep, build_generation: generation }, trx);
-      return ok ? generation : undefined;
-    });
+  /**
+   * Starts (or restarts) a build owned by `owner`: returns the generation the build owns, or
+   * undefined if not allowed. The generation check makes two instances racing for the same
+   * application settle on one.
+   */
+  async beginBuild(id: string, from: readonly string[], firstStep: string, owner: string | null = null): Promise<number | undefined> {
+    const row = await this.getInternal(id);
+    if (!row || !from.includes(row.state)) return undefined;
+    const generation = row.build_generation + 1;
+    const res = await this.db
+      .updateTable('applications')
+      .set({ state: 'Building', build_step: firstStep, build_generation: generation, build_owner: owner, last_updated_at: this.iso() })
+      .where('id', '=', id)
+      .where('state', '=', row.state)
+      .where('build_generation', '=', row.build_generation)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0 ? generation : undefined;
+  }
+
+  /** Builds left unfinished by instances not in `aliveOwners` (null owner: a single-instance restart). */
+  async listOrphanBuilds(aliveOwners: string[]): Promise<ApplicationRow[]> {
+    let q = this.db.selectFrom('applications').selectAll().where('state', 'in', ['New', 'Building']);
+    if (aliveOwners.length > 0) q = q.where((eb) => eb.or([eb('build_owner', 'is', null), eb('build_owner', 'not in', aliveOwners)]));
+    return q.execute();
   }
 
   /** Records the step a build is in; false if the build no longer owns the application. */

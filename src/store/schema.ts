@@ -37,6 +37,8 @@ export interface ApplicationsTable {
   image_digest: string | null;
   /** Bumped each time a build starts; a build only writes its outcome if it still owns it. */
   build_generation: number;
+  /** The instance running the current build (scale-out: reclaimed when its lease expires). */
+  build_owner: string | null;
   created_at: string;
   last_updated_at: string;
 }
@@ -75,6 +77,13 @@ export interface SessionsTable {
   instance_id: string | null;
 }
 
+export interface InstancesTable {
+  id: string;
+  public_url: string;
+  started_at: string;
+  heartbeat_at: string;
+}
+
 export interface SchemaMetaTable {
   key: string;
   value: string;
@@ -86,6 +95,7 @@ export interface Database {
   applications: ApplicationsTable;
   application_errors: ApplicationErrorsTable;
   sessions: SessionsTable;
+  instances: InstancesTable;
   schema_meta: SchemaMetaTable;
 }
 

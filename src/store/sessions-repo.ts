@@ -124,6 +124,23 @@ export class SessionsRepo {
     return this.db.selectFrom('sessions').selectAll().where('state', 'in', [...LIVE_SESSION_STATES]).execute();
   }
 
+  /** Redeemed sessions whose program runs (ran) on the given instance. */
+  async listLiveOnInstance(instanceId: string): Promise<SessionRow[]> {
+    return this.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('instance_id', '=', instanceId)
+      .where('state', 'in', ['Reserved', 'Active', 'Terminating'])
+      .execute();
+  }
+
+  /** Of the given ids, those no longer Reserved/Active (ended by another instance or request). */
+  async endedAmong(ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.selectFrom('sessions').select('id').where('id', 'in', ids).where('state', 'not in', ['Reserved', 'Active']).execute();
+    return rows.map((r) => r.id);
+  }
+
   /**
    * Entitlements past their expiry that were never redeemed become Terminated, with
    * endDate = the expiry time. Lazily on reads, and from the periodic sweep (no app id).

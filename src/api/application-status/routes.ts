@@ -42,9 +42,7 @@ export function applicationStatusRoutes(deps: ApplicationStatusDeps): ResourceRo
             } else {
               if (row.state === 'Active') return { status: 200, body: applicationStatusResource(row) };
               if (row.state !== 'Archived') throw conflict();
-              const generation = await deps.applications.beginBuild(row.id, ['Archived'], 'Provisioning');
-              if (generation === undefined) throw conflict();
-              deps.builds.schedule(row.id, generation, 'reprovision');
+              if (!(await deps.builds.start(row.id, ['Archived'], 'reprovision'))) throw conflict();
             }
             const after = await deps.applications.get(req.accountId, row.id);
             return { status: 200, body: applicationStatusResource(after ?? row) };

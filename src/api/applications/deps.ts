@@ -4,7 +4,8 @@ import type { SessionsRepo } from '../../store/sessions-repo.js';
 
 /** Starts background builds; owned by src/install/build-runner.ts. */
 export interface BuildScheduler {
-  schedule(applicationId: string, generation: number, mode: 'install' | 'reprovision'): void;
+  /** Moves the application from one of `from` to Building and starts the build; false if its state did not allow it. */
+  start(applicationId: string, from: readonly string[], mode: 'install' | 'reprovision'): Promise<boolean>;
   /** Deletes an application's installed image (delete operation). */
   removeImage(applicationId: string): Promise<void>;
 }

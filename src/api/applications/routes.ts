@@ -65,8 +65,7 @@ export function applicationsRoutes(deps: ApplicationsDeps): ResourceRoute[] {
             const input = validateCreate(req.body, { allowFileUrls: deps.allowPrivateInstallerHosts });
             const row = await deps.applications.create({ ...input, accountId: req.accountId, sessionCapacity: deps.sessionCapacity });
             const body = applicationResource(row, { live: 0, active: 0 });
-            const generation = await deps.applications.beginBuild(row.id, ['New'], 'Preparing');
-            if (generation !== undefined) deps.builds.schedule(row.id, generation, 'install');
+            await deps.builds.start(row.id, ['New'], 'install');
             return { status: 201, headers: { Location: paths.application(row.id) }, body };
           },
         },

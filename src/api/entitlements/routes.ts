@@ -22,6 +22,8 @@ export interface EntitlementsDeps {
   applications: ApplicationsRepo;
   tokens: TokenIssuer;
   publicUrl(): string;
+  /** Public URL of the instance running a session's program (its stream lives there). */
+  instanceUrl(instanceId: string | null): Promise<string>;
   instanceId: string;
   launcher: SessionLauncher;
   /** The viewer page served to browsers; a plain explanatory page when absent. */
@@ -137,7 +139,9 @@ export function entitlementsRoutes(deps: EntitlementsDeps): ResourceRoute[] {
             const resumeSecret = requiredString(req.body, 'resumeSecret', { max: 128 });
             const session = await deps.sessions.findByEntitlementHash(hash);
             if (!session) throw new ApiError('EntitlementNotFoundException');
-            if (!deps.launcher.isLive(session.id) || (session.state !== 'Reserved' && session.state !== 'Active')) {
+            // The program may run on another instance; only the local one can be checked here.
+            const localProgramGone = session.instance_id === deps.instanceId && !deps.launcher.isLive(session.id);
+            if (localProgramGone || (session.state !== 'Reserved' && session.state !== 'Active')) {
               throw new ApiError('EntitlementExpiredException', 'The session has ended.');
             }
             const connectToken = deps.tokens.randomSecret();
@@ -153,7 +157,7 @@ export function entitlementsRoutes(deps: EntitlementsDeps): ResourceRoute[] {
               body: {
                 sessionId: session.id,
                 protocol: streamProtocolName(app?.stream_protocol ?? 'terminal'),
-                streamUrl: streamUrlFor(deps.publicUrl(), session.id),
+                streamUrl: streamUrlFor(await deps.instanceUrl(session.instance_id), session.id),
                 connectToken,
                 connectTokenExpiresAt,
               },

@@ -1,7 +1,7 @@
 /**
  * The WebSocket entry point of a live session: `GET /stream/{sessionId}?token=...` with an
  * Upgrade. The connect token (single-use, 30 s) and the Origin are checked BEFORE the
- * upgrade; failures are plain HTTP answers (401 / 410 / 409 / 403) in the AWS error shape.
+ * upgrade; failures are plain HTTP answers (404 / 401 / 410 / 409 / 403) in the AWS error shape.
  * It sits above the supervisor: it only translates WebSocket frames to supervisor calls.
  */
 import type { IncomingMessage } from 'node:http';
@@ -23,6 +23,8 @@ export interface GatewayDeps {
   publicUrl(): string;
   pingIntervalMs?: number;
 }
+
+const USED_TOKENS_KEPT = 10_000;
 
 const STREAM_PATH = /^\/stream\/([^/?#]+)\/?(?:\?(.*))?$/;
 
@@ -57,6 +59,13 @@ export function installStreamGateway(app: FastifyInstance, deps: GatewayDeps): v
     });
   });
 
+  // Hashes of connect tokens already consumed (newest last, bounded): only to answer a replay with 410.
+  const usedTokens = new Map<string, string>();
+  function rememberUsed(tokenHash: string, sessionId: string): void {
+    usedTokens.set(tokenHash, sessionId);
+    if (usedTokens.size > USED_TOKENS_KEPT) usedTokens.delete(usedTokens.keys().next().value as string);
+  }
+
   async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const match = STREAM_PATH.exec(req.url ?? '');
     if (!match || !UUID_RE.test(match[1]!)) return refuse(socket, 404, new ApiError('ResourceNotFoundException'));
@@ -66,8 +75,15 @@ export function installStreamGateway(app: FastifyInstance, deps: GatewayDeps): v
     }
     const token = new URLSearchParams(match[2] ?? '').get('token');
     if (!token || token.length > 128) return refuse(socket, 401, new ApiError('InvalidConnectTokenException'));
-    const outcome = await deps.sessions.consumeConnectToken(sessionId, sha256Hex(token));
-    if (outcome === undefined) return refuse(socket, 401, new ApiError('InvalidConnectTokenException'));
+    if (!(await deps.sessions.getInternal(sessionId))) return refuse(socket, 404, new ApiError('ResourceNotFoundException', 'No such session.'));
+    const tokenHash = sha256Hex(token);
+    const outcome = await deps.sessions.consumeConnectToken(sessionId, tokenHash);
+    if (outcome === undefined) {
+      // The store forgets a token once used; a replay of one we accepted is "used" (410), not "unknown".
+      if (usedTokens.get(tokenHash) === sessionId) return refuse(socket, 410, new ApiError('EntitlementExpiredException', 'The connect token was already used.'));
+      return refuse(socket, 401, new ApiError('InvalidConnectTokenException'));
+    }
+    rememberUsed(tokenHash, sessionId);
     if (outcome === 'expired') return refuse(socket, 410, new ApiError('EntitlementExpiredException', 'The connect token was already used or has expired.'));
     if (!deps.supervisor.isLive(sessionId)) return refuse(socket, 409, new ApiError('ConflictException', 'The session has no running program on this server.'));
     wss.handleUpgrade(req, socket, head, (ws) => void bridge(ws, sessionId));

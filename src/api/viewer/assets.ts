@@ -52,7 +52,12 @@ export function installViewerAssets(app: FastifyInstance): void {
   };
   for (const [prefix, root] of Object.entries(roots)) {
     app.get(`${prefix}*`, async (request, reply) => {
-      const rel = decodeURIComponent((request.params as { '*': string })['*'] ?? '');
+      let rel: string;
+      try {
+        rel = decodeURIComponent((request.params as { '*': string })['*'] ?? '');
+      } catch {
+        throw new ApiError('ResourceNotFoundException', 'No such viewer file.');
+      }
       const file = path.resolve(root, rel);
       const ext = path.extname(file);
       if (!file.startsWith(root + path.sep) || !(ext in CONTENT_TYPES) || !existsSync(file) || !statSync(file).isFile()) {

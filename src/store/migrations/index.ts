@@ -118,9 +118,27 @@ const m0002_rate_limits: Migration = {
   },
 };
 
+/** Scale-out: live instances with a heartbeat lease; which instance runs each build. */
+const m0003_instances: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createTable('instances')
+      .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+      .addColumn('public_url', 'text', (c) => c.notNull())
+      .addColumn('started_at', 'varchar(32)', (c) => c.notNull())
+      .addColumn('heartbeat_at', 'varchar(32)', (c) => c.notNull())
+      .execute();
+    await db.schema.alterTable('applications').addColumn('build_owner', 'varchar(36)').execute();
+  },
+  async down(): Promise<void> {
+    throw new Error('downgrades are not supported');
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001_initial,
   '0002_rate_limits': m0002_rate_limits,
+  '0003_instances': m0003_instances,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -38,7 +38,7 @@ export async function startStreamHarness(
 ): Promise<StreamHarness> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'appstreamd-streaming-'));
   const server = await startServer(
-    { APPSTREAMD_ALLOW_PRIVATE_INSTALLER_HOSTS: 'true', APPSTREAMD_CREATE_APPLICATION_RATE: '1000', ...options.env },
+    { APPSTREAMD_ALLOW_PRIVATE_INSTALLER_HOSTS: 'true', APPSTREAMD_CREATE_APPLICATION_RATE: '1000', APPSTREAMD_ENTITLE_SESSION_RATE: '1000', ...options.env },
     { ...(options.now ? { now: options.now } : {}), ...(options.dataDir ? { dataDir: options.dataDir } : {}) },
   );
   const client = new SignedClient(server.url, server.credentials);
