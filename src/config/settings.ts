@@ -24,6 +24,7 @@ export interface Settings {
   maxSessionS: number;
   logLevel: string;
   instanceLeaseS: number;
+  metricsPort: number | null;
 }
 
 export class ConfigError extends Error {
@@ -78,6 +79,8 @@ function url(protocols: string[]): Parser<string | null> {
   };
 }
 
+const optionalPort: Parser<number | null> = (raw, variable) => (raw.trim() === '' ? null : integer(0, 65535)(raw, variable));
+
 const logLevel: Parser<string> = (raw, variable) => {
   const v = raw.trim().toLowerCase();
   if (!LOG_LEVELS.includes(v)) throw new ConfigError(variable, `must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
@@ -124,6 +127,7 @@ export const SETTING_DEFS = [
   def({ key: 'idleTimeoutS', env: 'APPSTREAMD_IDLE_TIMEOUT_S', flag: 'idle-timeout-s', defaultValue: '0', parse: integer(0, 86_400 * 7), description: 'end a session with no client input for this long (0: off)' }),
   def({ key: 'maxSessionS', env: 'APPSTREAMD_MAX_SESSION_S', flag: 'max-session-s', defaultValue: '3600', parse: integer(1, 86_400 * 7), description: 'longest a session may run' }),
   def({ key: 'instanceLeaseS', env: 'APPSTREAMD_INSTANCE_LEASE_S', flag: 'instance-lease-s', defaultValue: '10', parse: integer(1, 3600), description: 'scale-out: an instance silent this long is declared lost' }),
+  def({ key: 'metricsPort', env: 'APPSTREAMD_METRICS_PORT', flag: 'metrics-port', defaultValue: '', parse: optionalPort, description: 'serve /metrics and /health on this port instead of the API port (empty: API port)' }),
   def({ key: 'logLevel', env: 'APPSTREAMD_LOG_LEVEL', flag: 'log-level', defaultValue: 'info', parse: logLevel, description: 'pino log level' }),
 ] as const;
 

@@ -37,6 +37,7 @@ import { createSecretBox, loadOrCreateMasterKey } from '../store/secret-box.js';
 import { SessionsRepo } from '../store/sessions-repo.js';
 import { createAuthenticator } from './authenticate.js';
 import { createLogger } from './logger.js';
+import { Metrics } from './metrics.js';
 import { buildHttpServer } from './server.js';
 import type { ResourceRoute } from './types.js';
 
@@ -61,6 +62,9 @@ export interface App {
   isolation: SandboxCapabilities;
   logger: Logger;
   credentialsFile: string | null;
+  metrics: Metrics;
+  /** The separate metrics listener, when APPSTREAMD_METRICS_PORT is set. */
+  metricsServer(): FastifyInstance | undefined;
   /** Listens on the configured host/port; returns the base URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -151,10 +155,35 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...(options.extraRoutes?.({ rateLimits }) ?? []),
   ];
 
+  const metrics = new Metrics(() => supervisor.liveCount);
+  builds.onOutcome = (outcome) => metrics.builds.inc({ outcome });
+  let shuttingDown = false;
+  let metricsServer: FastifyInstance | undefined;
+  const metricsRoute: ResourceRoute = {
+    path: '/metrics',
+    signed: false,
+    operations: {
+      GET: {
+        action: 'Metrics',
+        async handle() {
+          return { status: 200, contentType: metrics.registry.contentType, body: await metrics.registry.metrics() };
+        },
+      },
+    },
+  };
+  const health = healthRoutes({ db: store.db, isolation, version: APPSTREAMD_VERSION, liveSessions: () => supervisor.liveCount, instanceId });
+  if (settings.metricsPort !== null) {
+    metricsServer = await buildHttpServer({ logger, routes: [metricsRoute, ...health], rateLimits, authenticator: { authenticate: async () => ({ accessKeyId: '', accountId: '' }) } });
+  } else {
+    routes.push(metricsRoute);
+  }
+
   const http = await buildHttpServer({
     logger,
     routes,
     rateLimits,
+    metrics,
+    shuttingDown: () => shuttingDown,
     authenticator: createAuthenticator({
       region: settings.region,
       now,
@@ -177,6 +206,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     isolation,
     logger,
     credentialsFile: boot.written,
+    metrics,
+    metricsServer: () => metricsServer,
     async listen() {
       await builds.clearOwnScratch();
       if (isolation.isolation !== 'full') logger.warn({ reasons: isolation.reasons }, 'reduced session isolation');
@@ -184,6 +215,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       const address = http.server.address();
       const port = typeof address === 'object' && address ? address.port : settings.port;
       boundUrl = publicBaseUrl(settings, port);
+      if (metricsServer) await metricsServer.listen({ host: settings.host, port: settings.metricsPort ?? 0 });
       await registry.join(publicUrl());
       await builds.recover(await registry.aliveIds());
       supervisor.start();
@@ -191,8 +223,11 @@ export async function createApp(options: AppOptions): Promise<App> {
       return `http://${host}:${port}`;
     },
     async close() {
+      // New requests now get 503 + Retry-After; in-flight ones finish; sessions end; stores close.
+      shuttingDown = true;
       await supervisor.stopAll('SERVER_SHUTDOWN');
       await http.close();
+      await metricsServer?.close();
       await builds.close();
       await registry.leave();
       await limitStore.close();

@@ -12,6 +12,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors/api-error.js';
 import type { RateLimits } from '../limits/rate-limiter.js';
+import type { Metrics } from './metrics.js';
 import type { Authenticator } from './authenticate.js';
 import { checkFraming } from './framing.js';
 import { parseJsonObjectBody } from './json-body.js';
@@ -20,12 +21,17 @@ import { ALL_METHODS, type HttpMethod, type ResourceRoute } from './types.js';
 declare module 'fastify' {
   interface FastifyRequest {
     accountId: string;
+    /** The IAM action name of the operation, once routed (metrics, logs). */
+    operationName: string;
   }
 }
 
 export interface PipelineDeps {
   authenticator: Authenticator;
   rateLimits: RateLimits;
+  metrics?: Metrics;
+  /** True once a graceful shutdown started: new requests get 503 with Retry-After. */
+  shuttingDown?: () => boolean;
 }
 
 function rawBodyOf(request: FastifyRequest): Buffer {
@@ -35,11 +41,27 @@ function rawBodyOf(request: FastifyRequest): Buffer {
 /** Installs steps 1–2 and the 404 handler; `addResource` installs steps 3–7 per path. */
 export function installPipeline(app: FastifyInstance, deps: PipelineDeps): { addResource(route: ResourceRoute): void } {
   app.decorateRequest('accountId', '');
+  app.decorateRequest('operationName', '');
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-amzn-RequestId', request.id);
+    if (deps.shuttingDown?.()) {
+      void reply.header('Connection', 'close');
+      throw new ApiError('ServiceUnavailableException', 'The server is shutting down. Retry against another instance or later.');
+    }
     checkFraming(request.raw.method ?? 'GET', request.headers);
   });
+
+  if (deps.metrics) {
+    const metrics = deps.metrics;
+    app.addHook('onResponse', async (request, reply) => {
+      const operation = request.operationName || (reply.statusCode === 404 ? 'Unknown' : 'Other');
+      const code = reply.statusCode >= 400 ? String(reply.getHeader('x-amzn-ErrorType') ?? '') : '';
+      metrics.requests.inc({ operation, method: request.method, status: String(reply.statusCode), code });
+      metrics.latency.observe({ operation }, reply.elapsedTime / 1000);
+      if (code === 'ThrottlingException') metrics.throttled.inc({ limit: operation });
+    });
+  }
 
   const authenticate = async (request: FastifyRequest): Promise<void> => {
     const identity = await deps.authenticator.authenticate(request, rawBodyOf(request));
@@ -60,6 +82,7 @@ export function installPipeline(app: FastifyInstance, deps: PipelineDeps): { add
         preHandler: route.signed ? authenticate : undefined,
         handler: async (request: FastifyRequest, reply: FastifyReply) => {
           const operation = route.operations[request.method as HttpMethod];
+          if (operation) request.operationName = operation.action;
           if (!operation) {
             throw new ApiError('MethodNotAllowedException', `${request.method} is not allowed on this resource; allowed: ${allowHeader}.`, { Allow: allowHeader });
           }

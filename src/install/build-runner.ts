@@ -19,6 +19,8 @@ export class BuildRunner {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly aborts = new Set<AbortController>();
   private closed = false;
+  /** Observer of finished builds (metrics). */
+  onOutcome?: (outcome: 'active' | 'error') => void;
 
   constructor(
     private readonly apps: ApplicationsRepo,
@@ -114,6 +116,7 @@ export class BuildRunner {
         this.log.info({ applicationId: app.id }, 'build finished but no longer owns the application');
       } else {
         this.log.info({ applicationId: app.id, digest: result.digest }, 'application active');
+        this.onOutcome?.('active');
       }
     } catch (err) {
       if (this.closed || abort.signal.aborted) return; // shutdown or superseded: recovery restarts it
@@ -131,6 +134,7 @@ export class BuildRunner {
         solution: failure.solution,
       });
       this.log.info({ applicationId: app.id, step, errorCode: failure.errorCode }, 'build failed');
+      this.onOutcome?.('error');
     } finally {
       this.aborts.delete(abort);
     }

@@ -16,6 +16,13 @@ export async function databaseUrlFor(dataDir: string): Promise<string | undefine
   if (TEST_STORE !== 'postgres') return undefined;
   const existing = databases.get(dataDir);
   if (existing) return existing;
+  const url = await createDatabase();
+  databases.set(dataDir, url);
+  return url;
+}
+
+/** Creates a fresh, empty PostgreSQL database on the local cluster; returns its URL. */
+export async function createDatabase(): Promise<string> {
   const name = `appstreamd_t_${randomBytes(6).toString('hex')}`;
   const client = new pg.Client({ connectionString: ADMIN_URL });
   await client.connect();
@@ -26,15 +33,13 @@ export async function databaseUrlFor(dataDir: string): Promise<string | undefine
   }
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
-  databases.set(dataDir, url.toString());
   return url.toString();
 }
 
-export async function dropDatabaseFor(dataDir: string): Promise<void> {
-  const url = databases.get(dataDir);
-  if (!url) return;
-  databases.delete(dataDir);
-  const name = new URL(url).pathname.slice(1);
+/** Drops a database made by createDatabase (closing its remaining connections). */
+export async function dropDatabase(databaseUrl: string): Promise<void> {
+  const name = new URL(databaseUrl).pathname.slice(1);
+  if (!/^appstreamd_t_[0-9a-f]+$/.test(name)) throw new Error(`refusing to drop ${name}: not a test database`);
   const client = new pg.Client({ connectionString: ADMIN_URL });
   await client.connect();
   try {
@@ -42,4 +47,11 @@ export async function dropDatabaseFor(dataDir: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+export async function dropDatabaseFor(dataDir: string): Promise<void> {
+  const url = databases.get(dataDir);
+  if (!url) return;
+  databases.delete(dataDir);
+  await dropDatabase(url);
 }

@@ -149,13 +149,6 @@ export class HeadlessScreen {
     this.terminal = new xterm.Terminal({ cols, rows, scrollback: 1000, allowProposedApi: true });
   }
 
-  /** Feeds every binary frame of `ws` into the terminal. */
-  follow(ws: WebSocket): void {
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (isBinary) this.feed(Buffer.from(data));
-    });
-  }
-
   feed(bytes: Uint8Array): void {
     this.pending = this.pending.then(() => new Promise<void>((resolve) => this.terminal.write(bytes, resolve)));
   }
@@ -183,6 +176,47 @@ export class HeadlessScreen {
   dispose(): void {
     this.terminal.dispose();
   }
+}
+
+export interface ScreenStream {
+  ws: WebSocket;
+  screen: HeadlessScreen;
+  /** Every binary frame so far, as UTF-8 text. */
+  output(): string;
+  waitFor(re: RegExp, ms?: number): Promise<void>;
+  /** The close code. */
+  closed: Promise<number>;
+}
+
+/**
+ * Attaches with the grant's connect token and feeds every binary frame into a headless xterm.
+ * The listener is in place before the upgrade completes: replayed output may arrive in the
+ * same packet as the 101 answer.
+ */
+export async function attachScreen(grant: { streamUrl: string; connectToken: string }, cols = 80, rows = 24): Promise<ScreenStream> {
+  const ws = new WebSocket(streamTarget(grant, grant.connectToken));
+  const screen = new HeadlessScreen(cols, rows);
+  const chunks: Buffer[] = [];
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    if (!isBinary) return;
+    const bytes = Buffer.from(data);
+    chunks.push(bytes);
+    screen.feed(bytes);
+  });
+  const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+    ws.once('error', reject);
+  });
+  const output = () => Buffer.concat(chunks).toString('utf8');
+  return {
+    ws,
+    screen,
+    output,
+    closed,
+    waitFor: (re, ms = WAIT_MS) => waitUntil(() => re.test(output()), ms, () => `${re} in the output; got ${JSON.stringify(output().slice(-500))}`),
+  };
 }
 
 /** Opens a WebSocket that is expected to be refused; returns the refusal as a RawResponse. */

@@ -10,11 +10,11 @@ import { href } from '../../helpers/signed-client.js';
 import {
   alive,
   attach,
+  attachScreen,
   entitle,
   errorRecords,
   fetchApplication,
   fetchSession,
-  HeadlessScreen,
   killAll,
   pidsOfSession,
   redeem,
@@ -72,10 +72,9 @@ describe('terminal streaming', { timeout: 180_000 }, () => {
     assert.equal(await sessionState(h.client, session), 'Reserved');
     assert.equal((await fetchSession(h.client, session)).startDate, null, 'startDate is set on first attach, not on redeem');
 
-    const screen = new HeadlessScreen(80, 24);
-    const stream = await attach(grant);
+    const stream = await attachScreen(grant, 80, 24);
+    const { screen } = stream;
     try {
-      screen.follow(stream.ws);
       // Output produced before the attach was buffered and replayed, so the marker is on screen.
       await screen.waitForLine(new RegExp(`^MARKER-START sid=${session.id}$`));
       await screen.waitForLine(/^OPAQUE=\[opaque-42 with spaces\]$/);
