@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { servePackage } from '../helpers/streaming.js';
 import { createDatabase, dropDatabase } from '../helpers/test-store.js';
 
 export const REDIS_URL = process.env['APPSTREAMD_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -192,4 +193,26 @@ export async function spawnServe(env: Record<string, string>, timeoutMs = 30_000
     });
   });
   return { child, url, output: () => out, exited };
+}
+
+/** A loopback package server offering bin/run.sh = `script`; close() also removes the work folder. */
+export async function scriptPackage(script: string): Promise<{ url: string; close(): Promise<void> }> {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'appstreamd-scale-pkg-'));
+  const pkg = await servePackage(work, [{ path: 'bin/run.sh', content: script, mode: 0o755 }]);
+  return {
+    url: pkg.url,
+    async close() {
+      await pkg.server.close().catch(() => undefined);
+      rmSync(work, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The same path on another instance: entitlement URLs name the instance that entitled. */
+export function onInstance(url: string, instanceBase: string): string {
+  const u = new URL(url);
+  const base = new URL(instanceBase);
+  u.protocol = base.protocol;
+  u.host = base.host;
+  return u.toString();
 }

@@ -140,13 +140,6 @@ const savedSecret = {
       // storage disabled: a reload will not resume, everything else works
     }
   },
-  clear() {
-    try {
-      sessionStorage.removeItem(storeKey);
-    } catch {
-      // nothing stored
-    }
-  },
 };
 
 function resume(resumeSecret) {
@@ -160,8 +153,8 @@ async function firstGrant() {
     try {
       return { ...(await resume(saved)), resumeSecret: saved };
     } catch (err) {
+      // The secret stays: every later reload of this tab says "ended" too, not "link used".
       if (!sessionIsGone(err)) throw err;
-      savedSecret.clear();
       throw new ApiFailure('The session has ended.', 'SessionEnded', err.status);
     }
   }
@@ -329,9 +322,7 @@ function openStream() {
 
 function onClose(code) {
   if (finished || leaving) return;
-  if (code === CLOSE_PROGRAM_ENDED) {
-    savedSecret.clear();
-    return finish(showEnded);
+  if (code === CLOSE_PROGRAM_ENDED) return finish(showEnded);
   }
   if (code === CLOSE_REPLACED) {
     // Another window attached to this session; taking it back is the person's choice,
@@ -361,10 +352,7 @@ async function reconnect() {
     const next = await resume(grant.resumeSecret);
     grant = { ...grant, ...next };
   } catch (err) {
-    if (sessionIsGone(err)) {
-      savedSecret.clear();
-      return finish(showEnded);
-    }
+    if (sessionIsGone(err)) return finish(showEnded);
     return reconnect();
   }
   openStream();

@@ -52,6 +52,16 @@ export function streamUrlFor(publicUrl: string, sessionId: string): string {
 
 export function entitlementsRoutes(deps: EntitlementsDeps): ResourceRoute[] {
   const now = deps.now ?? (() => new Date());
+  /** The JSON a client needs to attach: where the stream is, and a single-use connect token. */
+  const connectGrant = async (session: SessionRow, ownerUrl: string, secrets: Record<string, string>): Promise<ActionResult> => {
+    const app = await deps.applications.getInternal(session.application_id);
+    return {
+      status: 200,
+      contentType: 'application/json',
+      headers: { 'Cache-Control': 'no-store' },
+      body: { sessionId: session.id, protocol: streamProtocolName(app?.stream_protocol ?? 'terminal'), streamUrl: streamUrlFor(ownerUrl, session.id), ...secrets },
+    };
+  };
   const lookupHash = (token: string | undefined): string => {
     if (!token || !TOKEN_RE.test(token)) throw new ApiError('EntitlementNotFoundException');
     return sha256Hex(token);
@@ -107,22 +117,8 @@ export function entitlementsRoutes(deps: EntitlementsDeps): ResourceRoute[] {
               case 'ok':
                 break;
             }
-            const session = outcome.session;
-            const app = await deps.applications.getInternal(session.application_id);
-            await deps.launcher.launch(session);
-            return {
-              status: 200,
-              contentType: 'application/json',
-              headers: { 'Cache-Control': 'no-store' },
-              body: {
-                sessionId: session.id,
-                protocol: streamProtocolName(app?.stream_protocol ?? 'terminal'),
-                streamUrl: streamUrlFor(deps.publicUrl(), session.id),
-                connectToken,
-                connectTokenExpiresAt,
-                resumeSecret,
-              },
-            };
+            await deps.launcher.launch(outcome.session);
+            return connectGrant(outcome.session, deps.publicUrl(), { connectToken, connectTokenExpiresAt, resumeSecret });
           },
         },
       },
@@ -149,19 +145,7 @@ export function entitlementsRoutes(deps: EntitlementsDeps): ResourceRoute[] {
             if (!(await deps.sessions.issueConnectToken(session.id, sha256Hex(resumeSecret), sha256Hex(connectToken), connectTokenExpiresAt))) {
               throw new ApiError('InvalidConnectTokenException', 'The resume secret is not valid for this session.');
             }
-            const app = await deps.applications.getInternal(session.application_id);
-            return {
-              status: 200,
-              contentType: 'application/json',
-              headers: { 'Cache-Control': 'no-store' },
-              body: {
-                sessionId: session.id,
-                protocol: streamProtocolName(app?.stream_protocol ?? 'terminal'),
-                streamUrl: streamUrlFor(await deps.instanceUrl(session.instance_id), session.id),
-                connectToken,
-                connectTokenExpiresAt,
-              },
-            };
+            return connectGrant(session, await deps.instanceUrl(session.instance_id), { connectToken, connectTokenExpiresAt });
           },
         },
       },

@@ -135,7 +135,6 @@ describe('appstreamd CLI', { concurrency: true }, () => {
       ['APPSTREAMD_PORT=abc', [], { APPSTREAMD_PORT: 'abc' }, 'APPSTREAMD_PORT'],
       ['APPSTREAMD_ALLOW_PRIVATE_INSTALLER_HOSTS=maybe', [], { APPSTREAMD_ALLOW_PRIVATE_INSTALLER_HOSTS: 'maybe' }, 'APPSTREAMD_ALLOW_PRIVATE_INSTALLER_HOSTS'],
       ['--port 99999', ['--port', '99999'], {}, '--port'],
-      ['APPSTREAMD_LOG_LEVEL=loud', [], { APPSTREAMD_LOG_LEVEL: 'loud' }, 'APPSTREAMD_LOG_LEVEL'],
       ['only half of the root key', [], { APPSTREAMD_ROOT_ACCESS_KEY_ID: 'AKIAHALFKEY000000001' }, 'APPSTREAMD_ROOT'],
     ];
     for (const [name, args, env, expected] of cases) {

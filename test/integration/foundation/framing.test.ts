@@ -120,12 +120,11 @@ describe('framing and body decoding', () => {
     }
   });
 
-  test('a 16 KiB Authorization header → 4xx in AWS shape', async () => {
+  test('a 16 KiB Authorization header → 400 IncompleteSignatureException', async () => {
     const req = await signRequest(server.url, server.credentials, { path: '/' });
     const huge = `${req.headers['authorization']}${'a'.repeat(16 * KIB)}`;
     const res = await sendPrepared(server.url, { ...req, headers: { ...req.headers, authorization: huge } });
-    assert.ok(res.status >= 400 && res.status < 500, `${res.status} ${res.text}`);
-    assertAwsError(res, res.status, String(res.headers['x-amzn-errortype']));
+    assertAwsError(res, 400, 'IncompleteSignatureException');
   });
 
   test('a 16 KiB other header → 4xx unsigned, 200 signed', async () => {
@@ -135,10 +134,9 @@ describe('framing and body decoding', () => {
     assert.equal(res.status, 200, res.text);
   });
 
-  test('headers beyond the parser limit (80 KiB) → 4xx in AWS shape', async () => {
+  test('headers beyond the parser limit (80 KiB) → 413 in AWS shape', async () => {
     const res = await rawSocketRequest(server.url, `GET / HTTP/1.1\r\nHost: ${host}\r\nX-Huge: ${'c'.repeat(80 * KIB)}\r\nConnection: close\r\n\r\n`);
-    assert.ok(res.status >= 400 && res.status < 500, `${res.status} ${res.text}`);
-    assertAwsError(res, res.status, String(res.headers['x-amzn-errortype']));
+    assertAwsError(res, 413, 'RequestEntityTooLargeException');
   });
 
   for (const [name, length] of [
@@ -146,11 +144,10 @@ describe('framing and body decoding', () => {
     ['absurd Content-Length', '99999999999999999999'],
     ['non-numeric Content-Length', 'abc'],
   ] as const) {
-    test(`${name} → 4xx in AWS shape`, async () => {
+    test(`${name} → 400 ValidationException`, async () => {
       const head = `POST ${createHref} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n`;
       const res = await rawSocketRequest(server.url, head, '{}');
-      assert.ok(res.status >= 400 && res.status < 500, `${res.status} ${res.text}`);
-      assertAwsError(res, res.status, String(res.headers['x-amzn-errortype']));
+      assertAwsError(res, 400, 'ValidationException');
     });
   }
 
