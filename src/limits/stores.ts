@@ -33,6 +33,7 @@ export async function openLimitStore(opts: LimitStoreOptions): Promise<LimitStor
   }
   if (opts.databaseUrl) {
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 4 });
+    pool.on('error', () => undefined); // an idle connection the server closed: dropped, not fatal
     const factory: LimiterFactory = (o) => new RateLimiterPostgres({ ...o, storeClient: pool, storeType: 'pool', tableName: RATE_LIMIT_TABLE, tableCreated: true });
     return { kind: 'postgres', limits: createRateLimits(opts, factory, true), close: () => pool.end() };
   }

@@ -15,6 +15,8 @@ export interface LostInstanceHandler {
 export class InstanceRegistry {
   private timer: NodeJS.Timeout | undefined;
   private publicUrl = '';
+  /** Lost instances this registry is reaping now: their claimed lease does not make them alive. */
+  private readonly reaping = new Set<string>();
 
   constructor(
     private readonly repo: InstancesRepo,
@@ -40,7 +42,7 @@ export class InstanceRegistry {
   }
 
   async aliveIds(): Promise<string[]> {
-    return this.repo.aliveIds(this.leaseMs);
+    return (await this.repo.aliveIds(this.leaseMs)).filter((id) => !this.reaping.has(id));
   }
 
   async publicUrlOf(id: string | null): Promise<string | undefined> {
@@ -61,15 +63,23 @@ export class InstanceRegistry {
   }
 
   private async reapExpired(): Promise<void> {
-    const alive = new Set(await this.repo.aliveIds(this.leaseMs));
-    for (const other of await this.repo.others(this.selfId)) {
-      if (!alive.has(other.id)) await this.reap(other.id, 'lease-expired');
+    for (const id of await this.repo.expiredOthers(this.selfId, this.leaseMs)) {
+      if (this.reaping.has(id)) continue; // a previous tick is still at it
+      if (!(await this.repo.claimExpired(id, this.leaseMs))) continue; // another instance is reaping it, or it came back
+      await this.reap(id, 'lease-expired');
     }
   }
 
+  /** Hands a lost instance's leftovers to onLost; its row goes only once that succeeded. */
   private async reap(id: string, why: 'lease-expired' | 'previous-process'): Promise<void> {
-    if (!(await this.repo.remove(id))) return; // another instance is reaping it
+    if (why === 'previous-process' && !(await this.repo.remove(id))) return;
     this.log.warn({ instanceId: id, why }, 'taking over a lost instance');
-    await this.onLost(id, why);
+    this.reaping.add(id);
+    try {
+      await this.onLost(id, why);
+    } finally {
+      this.reaping.delete(id);
+    }
+    if (why === 'lease-expired') await this.repo.remove(id);
   }
 }

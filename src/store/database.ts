@@ -25,7 +25,12 @@ export interface OpenStoreOptions {
 
 export async function openStore(options: OpenStoreOptions): Promise<StoreHandle> {
   const handle = options.databaseUrl ? openPostgres(options.databaseUrl) : openSqlite(options.dataDir);
-  await migrate(handle.db);
+  try {
+    await migrate(handle.db);
+  } catch (err) {
+    await handle.close().catch(() => undefined); // a failed start must not leave the pool open
+    throw err;
+  }
   return handle;
 }
 
@@ -46,6 +51,10 @@ function openSqlite(dataDir: string): StoreHandle {
 
 function openPostgres(url: string): StoreHandle {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle connection closed by the server (restart, failover, pg_terminate_backend) is an
+  // 'error' event on the pool; unheard, it would crash the process. The pool drops that
+  // client and the next query opens a new one, so there is nothing else to do.
+  pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: 'postgres', close: () => db.destroy() };
 }

@@ -11,6 +11,7 @@ import { startServer, type TestServer } from '../helpers/server.js';
 import { href, SignedClient, type RawResponse } from '../helpers/signed-client.js';
 import { activeApplication, entitle, servePackage } from '../helpers/streaming.js';
 import { makeTempDir, removeDir, type TestServer as PackageServer } from '../unit/install/helpers.js';
+import type { PageGlobals } from './page-globals.js';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
@@ -115,21 +116,59 @@ export async function eventually<T>(what: string, probe: () => Promise<T> | T, t
 
 /** The page's viewer state: document.body.dataset.state. */
 export function viewerState(page: Page): Promise<string | undefined> {
-  return page.evaluate(() => document.body.dataset['state']);
+  return page.evaluate(() => (globalThis as unknown as PageGlobals).document.body.dataset['state']);
 }
 
+/** Waits for the viewer state; on timeout the error tells the state and message the page shows. */
 export async function waitForState(page: Page, state: string, timeoutMs = 20_000): Promise<void> {
-  await page.waitForFunction((s) => document.body.dataset['state'] === s, state, { timeout: timeoutMs });
+  try {
+    await page.waitForFunction((s) => (globalThis as unknown as PageGlobals).document.body.dataset['state'] === s, state, { timeout: timeoutMs });
+  } catch (error) {
+    const shown = await page
+      .evaluate(() => {
+        const doc = (globalThis as unknown as PageGlobals).document;
+        return { state: doc.body.dataset['state'], banner: doc.getElementById('banner')?.innerText, notice: doc.getElementById('notice')?.innerText };
+      })
+      .catch(() => null);
+    throw new Error(`viewer state ${state} not reached; the page shows ${JSON.stringify(shown)}`, { cause: error });
+  }
 }
 
 /** Text of the terminal's active buffer (window.appstreamTerminal), one line per row. */
 export function terminalText(page: Page): Promise<string> {
   return page.evaluate(() => {
-    const term = (window as unknown as { appstreamTerminal?: { buffer: { active: { length: number; getLine(i: number): { translateToString(trim: boolean): string } | undefined } } } }).appstreamTerminal;
+    const term = (globalThis as unknown as PageGlobals).appstreamTerminal;
     if (!term) return '';
     const buf = term.buffer.active;
     const lines: string[] = [];
     for (let i = 0; i < buf.length; i++) lines.push(buf.getLine(i)?.translateToString(true) ?? '');
     return lines.join('\n');
   });
+}
+
+/** The text of the viewer's centred notice (ended, expired, invalid link, ...). */
+export function noticeText(page: Page): Promise<string> {
+  return page.evaluate(() => (globalThis as unknown as PageGlobals).document.getElementById('notice')?.innerText ?? '');
+}
+
+/** How many times the page attached to its session's stream (body.dataset.connections). */
+export function connections(page: Page): Promise<number> {
+  return page.evaluate(() => Number((globalThis as unknown as PageGlobals).document.body.dataset['connections'] ?? 0));
+}
+
+/** Drops the page's stream WebSocket from the page's side, as a network drop would. */
+export async function dropSocket(page: Page): Promise<void> {
+  await page.evaluate(() => (globalThis as unknown as PageGlobals).appstreamSocket?.close());
+}
+
+/** Waits until the page has attached `count` times in all and shows the program again. */
+export async function waitForConnections(page: Page, count: number, timeoutMs = 30_000): Promise<void> {
+  await page.waitForFunction(
+    (n) => {
+      const body = (globalThis as unknown as PageGlobals).document.body;
+      return body.dataset['connections'] === String(n) && body.dataset['state'] === 'running';
+    },
+    count,
+    { timeout: timeoutMs },
+  );
 }

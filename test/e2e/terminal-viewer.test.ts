@@ -7,13 +7,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import type { PageGlobals } from './page-globals.js';
 import {
   browserSkipReason,
+  connections,
+  dropSocket,
   eventually,
   launchBrowser,
+  noticeText,
   resultsPath,
   startE2e,
   terminalText,
+  waitForConnections,
   waitForState,
   type E2eHarness,
 } from './support.js';
@@ -32,7 +37,7 @@ const skip = browserSkipReason();
 
 /** What the person sees: the text of xterm's DOM rows. */
 function visibleRows(page: Page): Promise<string> {
-  return page.evaluate(() => (document.querySelector('.xterm-rows') as HTMLElement | null)?.innerText ?? '');
+  return page.evaluate(() => (globalThis as unknown as PageGlobals).document.querySelector('.xterm-rows')?.innerText ?? '');
 }
 
 describe('terminal viewer in Chromium', { skip }, () => {
@@ -62,8 +67,9 @@ describe('terminal viewer in Chromium', { skip }, () => {
 
       // The terminal fills the window rather than staying at xterm's default 80×24.
       const size = await page.evaluate(() => {
-        const term = (window as unknown as { appstreamTerminal: { cols: number; rows: number } }).appstreamTerminal;
-        const grid = document.querySelector('.xterm-screen')!.getBoundingClientRect();
+        const browser = globalThis as unknown as PageGlobals;
+        const term = browser.appstreamTerminal!;
+        const grid = browser.document.querySelector('.xterm-screen')!.getBoundingClientRect();
         return { cols: term.cols, rows: term.rows, width: grid.width, height: grid.height };
       });
       assert.ok(size.rows > 24 && size.cols > 80, `fitted to the window: ${JSON.stringify(size)}`);
@@ -79,8 +85,7 @@ describe('terminal viewer in Chromium', { skip }, () => {
       const ended = await h.terminate(session);
       assert.equal(ended.status, 200, ended.text);
       await waitForState(page, 'ended');
-      const notice = await page.evaluate(() => document.getElementById('notice')!.innerText);
-      assert.match(notice, /session has ended/i);
+      assert.match(await noticeText(page), /session has ended/i);
       assert.deepEqual(pageErrors, []);
     } finally {
       await context.close();
@@ -98,12 +103,12 @@ describe('terminal viewer in Chromium', { skip }, () => {
       await page.keyboard.type('before the drop');
       await page.keyboard.press('Enter');
       await eventually('the first echo', async () => /echo#1:before the drop/.test(await terminalText(page)));
-      assert.equal(await page.evaluate(() => document.body.dataset['connections']), '1');
+      assert.equal(await connections(page), 1);
 
       // Drop the connection from the page's side; the viewer gets a new connect token
       // with its resume secret and attaches again.
-      await page.evaluate(() => (window as unknown as { appstreamSocket: WebSocket }).appstreamSocket.close());
-      await page.waitForFunction(() => document.body.dataset['connections'] === '2' && document.body.dataset['state'] === 'running', null, { timeout: 20_000 });
+      await dropSocket(page);
+      await waitForConnections(page, 2);
 
       await page.keyboard.type('after the drop');
       await page.keyboard.press('Enter');

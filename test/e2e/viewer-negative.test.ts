@@ -6,9 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { href } from '../helpers/signed-client.js';
-import { browserSkipReason, eventually, launchBrowser, startE2e, terminalText, waitForState, type E2eHarness } from './support.js';
+import type { PageGlobals } from './page-globals.js';
+import { browserSkipReason, eventually, launchBrowser, noticeText, startE2e, terminalText, waitForState, viewerState, type E2eHarness } from './support.js';
 
 const SCRIPT = `#!/bin/sh
 echo "NEGATIVE-MARKER ready"
@@ -20,10 +21,6 @@ done
 `;
 
 const skip = browserSkipReason();
-
-function noticeText(page: Page): Promise<string> {
-  return page.evaluate(() => document.getElementById('notice')!.innerText);
-}
 
 describe('viewer: used, expired and unknown links; reload', { skip }, () => {
   let h: E2eHarness;
@@ -55,7 +52,7 @@ describe('viewer: used, expired and unknown links; reload', { skip }, () => {
       await waitForState(again, 'expired');
       assert.match(await noticeText(again), /already been used or has expired/);
       // The first viewer is unaffected.
-      assert.equal(await page.evaluate(() => document.body.dataset['state']), 'running');
+      assert.equal(await viewerState(page), 'running');
       assert.equal((await h.terminate(session)).status, 200);
     } finally {
       await first.close();
@@ -91,6 +88,43 @@ describe('viewer: used, expired and unknown links; reload', { skip }, () => {
       await page.reload();
       await waitForState(page, 'ended');
       assert.match(await noticeText(page), /session has ended/i);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('a duplicated tab takes the session over; the first tab says so and can take it back', async () => {
+    const session = await h.entitle();
+    const context = await browser.newContext();
+    try {
+      const first = await context.newPage();
+      await first.goto(session.entitlementUrl);
+      await waitForState(first, 'running');
+      await eventually('the marker', async () => /NEGATIVE-MARKER ready/.test(await terminalText(first)));
+
+      // A duplicated tab starts with a copy of the tab's sessionStorage (the resume secret).
+      const saved = await first.evaluate(() => JSON.stringify(Object.entries((globalThis as unknown as PageGlobals).sessionStorage)));
+      const second = await context.newPage();
+      await second.addInitScript((entries) => {
+        for (const [k, v] of JSON.parse(entries) as [string, string][]) (globalThis as unknown as PageGlobals).sessionStorage.setItem(k, v);
+      }, saved);
+      await second.goto(session.entitlementUrl);
+      await waitForState(second, 'running');
+      await waitForState(first, 'replaced');
+      assert.match(await noticeText(first), /another window/);
+      await second.keyboard.type('from the second tab');
+      await second.keyboard.press('Enter');
+      await eventually('the echo in the second tab', async () => /echo#1:from the second tab/.test(await terminalText(second)));
+
+      // Taking it back is a click, not an automatic fight between the two tabs.
+      await first.click('#notice-action');
+      await waitForState(first, 'running');
+      await waitForState(second, 'replaced');
+      await first.keyboard.type('back in the first');
+      await first.keyboard.press('Enter');
+      await eventually('the echo in the first tab', async () => /echo#2:back in the first/.test(await terminalText(first)));
+      assert.equal((await h.terminate(session)).status, 200);
+      await waitForState(first, 'ended');
     } finally {
       await context.close();
     }

@@ -9,23 +9,42 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { browserSkipReason, eventually, launchBrowser, resultsPath, startE2e, waitForState, type E2eHarness } from './support.js';
+import type { PageCanvas, PageGlobals } from './page-globals.js';
+import {
+  browserSkipReason,
+  connections,
+  dropSocket,
+  eventually,
+  launchBrowser,
+  noticeText,
+  resultsPath,
+  startE2e,
+  waitForConnections,
+  waitForState,
+  type E2eHarness,
+} from './support.js';
 
-/** Root painted #3366cc; a white 600×400 xev window at (100,100) logging keys and buttons. */
+/**
+ * A full-screen xlogo on #3366cc (white logo) under a white 600×400 xev window at (100,100)
+ * that logs keys and buttons. Tools from x11-apps and x11-utils only; xev is started once
+ * xlogo is mapped, so it stacks on top (there is no window manager).
+ */
 const SCRIPT = `#!/bin/sh
-xsetroot -solid '#3366cc'
+xlogo -geometry 1024x768+0+0 -bg '#3366cc' -fg white &
+i=0
+until xwininfo -name xlogo >/dev/null 2>&1 || [ $i -ge 100 ]; do sleep 0.1; i=$((i+1)); done
 exec xev -geometry 600x400+100+100 -event keyboard -event button > "$HOME/events.log" 2>&1
 `;
 
-const skip = browserSkipReason() ?? (existsSync('/usr/bin/Xvnc') && existsSync('/usr/bin/xev') && existsSync('/usr/bin/xsetroot')
+const skip = browserSkipReason() ?? (['Xvnc', 'xev', 'xlogo', 'xwininfo'].every((tool) => existsSync(`/usr/bin/${tool}`))
   ? undefined
-  : 'Xvnc, xev or xsetroot is missing (Debian packages tigervnc-standalone-server, x11-utils, x11-xserver-utils)');
+  : 'Xvnc, xev, xlogo or xwininfo is missing (Debian packages tigervnc-standalone-server, x11-apps, x11-utils)');
 
 interface CanvasInfo { width: number; height: number; left: number; top: number; shownWidth: number; shownHeight: number }
 
 function canvasInfo(page: Page): Promise<CanvasInfo | null> {
   return page.evaluate(() => {
-    const canvas = document.querySelector('#screen canvas') as HTMLCanvasElement | null;
+    const canvas = (globalThis as unknown as PageGlobals).document.querySelector('#screen canvas') as PageCanvas | null;
     if (!canvas || !canvas.width) return null;
     const r = canvas.getBoundingClientRect();
     return { width: canvas.width, height: canvas.height, left: r.left, top: r.top, shownWidth: r.width, shownHeight: r.height };
@@ -35,7 +54,7 @@ function canvasInfo(page: Page): Promise<CanvasInfo | null> {
 /** The RGB of the remote framebuffer at (x, y), read from noVNC's canvas. */
 function pixel(page: Page, x: number, y: number): Promise<[number, number, number]> {
   return page.evaluate(([px, py]) => {
-    const canvas = document.querySelector('#screen canvas') as HTMLCanvasElement;
+    const canvas = (globalThis as unknown as PageGlobals).document.querySelector('#screen canvas') as PageCanvas;
     const d = canvas.getContext('2d')!.getImageData(px!, py!, 1, 1).data;
     return [d[0]!, d[1]!, d[2]!] as [number, number, number];
   }, [x, y]);
@@ -74,8 +93,8 @@ describe('x11 viewer in Chromium', { skip }, () => {
       assert.ok(Math.abs(info.shownWidth / info.shownHeight - 1024 / 768) < 0.01, `aspect kept: ${JSON.stringify(info)}`);
       assert.ok(info.shownHeight > 600, `the canvas fills the window height: ${JSON.stringify(info)}`);
 
-      // What the program drew: the blue root and the white xev window.
-      await eventually('the painted root', async () => near(await pixel(page, 950, 720), [0x33, 0x66, 0xcc]));
+      // What the program drew: xlogo's blue background and the white xev window.
+      await eventually("xlogo's background", async () => near(await pixel(page, 1010, 384), [0x33, 0x66, 0xcc]));
       await eventually('the xev window', async () => near(await pixel(page, 400, 300), [255, 255, 255]));
       await page.screenshot({ path: resultsPath('x11-viewer.png') });
 
@@ -94,16 +113,16 @@ describe('x11 viewer in Chromium', { skip }, () => {
       await eventually('the KeyPress in the program', () => /KeyPress event[^]*?keysym 0x71, q\)/.test(existsSync(log) ? readFileSync(log, 'utf8') : ''));
 
       // A dropped WebSocket: the viewer resumes with a fresh noVNC connection to the same program.
-      assert.equal(await page.evaluate(() => document.body.dataset['connections']), '1');
-      await page.evaluate(() => (window as unknown as { appstreamSocket: WebSocket }).appstreamSocket.close());
-      await page.waitForFunction(() => document.body.dataset['connections'] === '2' && document.body.dataset['state'] === 'running', null, { timeout: 30_000 });
+      assert.equal(await connections(page), 1);
+      await dropSocket(page);
+      await waitForConnections(page, 2);
       await eventually('the xev window after the reconnect', async () => near(await pixel(page, 400, 300), [255, 255, 255]));
       await page.mouse.click(info.left + 200 * scale, info.top + 150 * scale, { button: 'right' });
       await eventually('a button-3 press after the reconnect', () => /ButtonPress event[^]*?button 3,/.test(readFileSync(log, 'utf8')));
 
       assert.equal((await h.terminate(session)).status, 200);
       await waitForState(page, 'ended');
-      assert.match(await page.evaluate(() => document.getElementById('notice')!.innerText), /session has ended/i);
+      assert.match(await noticeText(page), /session has ended/i);
       assert.deepEqual(pageErrors, []);
     } finally {
       await context.close();

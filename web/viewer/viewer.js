@@ -174,7 +174,6 @@ async function terminalRenderer() {
     fontSize: 15,
     fontFamily: "'DejaVu Sans Mono', 'Liberation Mono', Menlo, Consolas, monospace",
     scrollback: 5000,
-    theme: { background: '#111111' },
   });
   term.open(screen);
   window.appstreamTerminal = term;
@@ -287,6 +286,12 @@ let leaving = false;
 window.addEventListener('pagehide', () => {
   leaving = true;
 });
+// Back/forward cache: the page comes back without its socket; attach again.
+window.addEventListener('pageshow', (ev) => {
+  if (!ev.persisted) return;
+  leaving = false;
+  if (!finished && renderer && !socket) reconnect();
+});
 
 function finish(show) {
   finished = true;
@@ -323,7 +328,6 @@ function openStream() {
 function onClose(code) {
   if (finished || leaving) return;
   if (code === CLOSE_PROGRAM_ENDED) return finish(showEnded);
-  }
   if (code === CLOSE_REPLACED) {
     // Another window attached to this session; taking it back is the person's choice,
     // otherwise two windows would keep stealing it from each other.
