@@ -16,6 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { loadSettings } from '../src/config/settings.js';
 import { createApp, type App } from '../src/http/app.js';
 import { createLogger } from '../src/http/logger.js';
+import type { Insertable } from 'kysely';
 import type { ApplicationsTable } from '../src/store/schema.js';
 import { href, SignedClient } from '../test/helpers/signed-client.js';
 
@@ -40,28 +41,24 @@ const INSERT_BATCH = 500; // 21 columns × 500 rows stays under SQLite's bound-v
 async function insertApplications(app: App, accountId: string, count: number): Promise<void> {
   const base = Date.parse('2014-01-01T00:00:00.000Z');
   for (let start = 0; start < count; start += INSERT_BATCH) {
-    const rows: ApplicationsTable[] = [];
+    // Nullable columns left out are stored as NULL.
+    const rows: Insertable<ApplicationsTable>[] = [];
     for (let i = start; i < Math.min(count, start + INSERT_BATCH); i++) {
       const at = new Date(base + i * 1000).toISOString();
       rows.push({
         id: randomUUID(),
         account_id: accountId,
         name: `bench app ${i}`,
-        description: null,
         installer_url: 'https://example.com/app.tgz',
         installer_parameters: '',
         launch_path: 'bin/run.sh',
         launch_parameters: '',
-        log_bucket: null,
         log_paths: '[]',
         stream_protocol: 'terminal',
         state: 'Active',
-        build_step: null,
-        sdk_version: null,
         application_error_count: 0,
         session_error_count: 0,
         session_capacity: 10,
-        image_digest: null,
         build_generation: 1,
         created_at: at,
         last_updated_at: at,

@@ -28,7 +28,7 @@ import type { RateLimits } from '../limits/rate-limiter.js';
 import { openLimitStore } from '../limits/stores.js';
 import { TokenIssuer } from '../sessions/entitlement-tokens.js';
 import { SessionSupervisor } from '../sessions/supervisor.js';
-import { createUidPool, DEFAULT_SANDBOX_LIMITS, probeCapabilities, type SandboxCapabilities } from '../sandbox/index.js';
+import { createUidPool, DEFAULT_SANDBOX_LIMITS, DEFAULT_UID_LOCK_DIR, DEFAULT_UID_RANGE, probeCapabilities, type SandboxCapabilities } from '../sandbox/index.js';
 import { AccountsRepo } from '../store/accounts-repo.js';
 import { ApplicationsRepo } from '../store/applications-repo.js';
 import { bootstrapCredentials } from '../store/credentials-file.js';
@@ -107,7 +107,12 @@ export async function createApp(options: AppOptions): Promise<App> {
   const supervisor = new SessionSupervisor(
     sessions,
     applications,
-    { capabilities: isolation, uidPool: createUidPool(), limits: { ...DEFAULT_SANDBOX_LIMITS } },
+    {
+      capabilities: isolation,
+      // Host-wide locks so instances (or test servers) on one host never share a session uid.
+      uidPool: createUidPool(DEFAULT_UID_RANGE.first, DEFAULT_UID_RANGE.last, isolation.isRoot ? DEFAULT_UID_LOCK_DIR : null),
+      limits: { ...DEFAULT_SANDBOX_LIMITS },
+    },
     {
       imagesRoot: path.join(dataDir, 'images'),
       sessionsRoot: path.join(dataDir, 'sessions'),

@@ -1,6 +1,6 @@
 export { probeCapabilities, findExecutable } from './capabilities.js';
 export type { SandboxCapabilities, SandboxTools, IsolationLevel } from './capabilities.js';
-export { createUidPool, UidPoolExhaustedError, DEFAULT_UID_RANGE } from './uid-pool.js';
+export { createUidPool, UidPoolExhaustedError, DEFAULT_UID_RANGE, DEFAULT_UID_LOCK_DIR } from './uid-pool.js';
 export type { UidPool } from './uid-pool.js';
 export { DEFAULT_SANDBOX_LIMITS } from './limits.js';
 export type { SandboxLimits } from './limits.js';

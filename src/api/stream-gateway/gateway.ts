@@ -83,8 +83,8 @@ export function installStreamGateway(app: FastifyInstance, deps: GatewayDeps): v
       if (usedTokens.get(tokenHash) === sessionId) return refuse(socket, 410, new ApiError('EntitlementExpiredException', 'The connect token was already used.'));
       return refuse(socket, 401, new ApiError('InvalidConnectTokenException'));
     }
-    rememberUsed(tokenHash, sessionId);
     if (outcome === 'expired') return refuse(socket, 410, new ApiError('EntitlementExpiredException', 'The connect token was already used or has expired.'));
+    rememberUsed(tokenHash, sessionId);
     if (!deps.supervisor.isLive(sessionId)) return refuse(socket, 409, new ApiError('ConflictException', 'The session has no running program on this server.'));
     wss.handleUpgrade(req, socket, head, (ws) => void bridge(ws, sessionId));
   }

@@ -40,7 +40,7 @@ describe('account isolation of applications', () => {
   });
 
   after(async () => {
-    await server.stop();
+    await server?.stop();
   });
 
   const notFound = (res: RawResponse) => assertAwsError(res, 404, 'ResourceNotFoundException');

@@ -79,7 +79,7 @@ describe('pagination', () => {
   });
 
   after(async () => {
-    await server.stop();
+    await server?.stop();
   });
 
   test('following next visits every application once, in creation order, 20/20/5', async () => {

@@ -36,10 +36,10 @@ describe('restart on the same data folder', () => {
   });
 
   after(async () => {
-    gate.open();
-    if (server) await server.stop();
-    await packages.close();
-    await removeDir(work);
+    gate?.open();
+    await server?.stop();
+    await packages?.close();
+    if (work) await removeDir(work);
   });
 
   /** Stops the running server keeping its data, and starts a new one on the same folder. */

@@ -30,10 +30,10 @@ describe('installer URLs and private addresses', () => {
   });
 
   after(async () => {
-    await server.stop();
-    await packages.close();
-    await v6.close();
-    await removeDir(work);
+    await server?.stop();
+    await packages?.close();
+    await v6?.close();
+    if (work) await removeDir(work);
   });
 
   const targets: { name: string; url: () => string }[] = [

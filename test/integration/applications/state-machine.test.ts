@@ -32,10 +32,10 @@ describe('application state machine', () => {
   });
 
   after(async () => {
-    gate.open();
-    await server.stop();
-    await packages.close();
-    await removeDir(work);
+    gate?.open();
+    await server?.stop();
+    await packages?.close();
+    if (work) await removeDir(work);
   });
 
   async function activeApp(name: string): Promise<any> {

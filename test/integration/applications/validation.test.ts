@@ -78,7 +78,7 @@ describe('application:create and application:update validation', () => {
   });
 
   after(async () => {
-    await server.stop();
+    await server?.stop();
   });
 
   for (const c of badCreates) {

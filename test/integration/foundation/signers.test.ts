@@ -4,12 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startServer, type TestServer } from '../../helpers/server.js';
-import { SignedClient, type RawResponse } from '../../helpers/signed-client.js';
+import { rawRequest, SignedClient, type RawResponse } from '../../helpers/signed-client.js';
 import { findCreateApplicationHref, sendPrepared, signRequest, validApplicationBody } from './support.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -91,6 +91,23 @@ function assertCreated(res: RawResponse, name: string): void {
   assert.match(String(res.headers['location']), /^\//);
 }
 
+/**
+ * SigV4 written out step by step from the AWS documentation, for the one case the library
+ * signers cannot produce: the timestamp in a `Date` header instead of `x-amz-date` (§2.2).
+ */
+function signWithDateHeader(baseUrl: string, creds: { accessKeyId: string; secretAccessKey: string }, dateValue: string, when: Date): Record<string, string> {
+  const host = new URL(baseUrl).host;
+  const amzDate = when.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const day = amzDate.slice(0, 8);
+  const scope = `${day}/us-east-1/appstream/aws4_request`;
+  const canonicalRequest = ['GET', '/', '', `date:${dateValue}`, `host:${host}`, '', 'date;host', sha256Hex('')].join('\n');
+  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Hex(canonicalRequest)].join('\n');
+  let key = createHmac('sha256', `AWS4${creds.secretAccessKey}`).update(day).digest();
+  for (const part of ['us-east-1', 'appstream', 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
+  const signature = createHmac('sha256', key).update(stringToSign).digest('hex');
+  return { host, date: dateValue, authorization: `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/${scope}, SignedHeaders=date;host, Signature=${signature}` };
+}
+
 describe('independent SigV4 signers', () => {
   let server: TestServer;
   let client: SignedClient;
@@ -129,6 +146,18 @@ describe('independent SigV4 signers', () => {
       assert.ok(req.headers['authorization']!.includes('x-amz-security-token'), 'the token must be signed');
       assertRoot(await sendPrepared(server.url, req));
     });
+  });
+
+  describe('hand-written signer with a Date header', () => {
+    for (const [form, format] of [
+      ['RFC 1123', (d: Date) => d.toUTCString()],
+      ['ISO 8601 basic', (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '')],
+    ] as const) {
+      test(`Date in ${form} form`, async () => {
+        const when = new Date(Math.floor(Date.now() / 1000) * 1000);
+        assertRoot(await rawRequest(server.url, { method: 'GET', path: '/', headers: signWithDateHeader(server.url, server.credentials, format(when), when) }));
+      });
+    }
   });
 
   describe('curl --aws-sigv4', () => {

@@ -16,12 +16,14 @@ describe('sessions across accounts', () => {
   let otherApp: any;
   let ownSession: any;
   let otherSession: any;
+  let otherSecret: string;
 
   before(async () => {
     h = await startHarness({ env: { APPSTREAMD_ENTITLE_SESSION_RATE: '1000' } });
     const keys = await h.server.app.accounts.createAccountWithKey('other account');
     assert.notEqual(keys.accountId, h.server.credentials.accountId);
     other = new SignedClient(h.server.url, keys);
+    otherSecret = keys.secretAccessKey;
     [ownApp, otherApp] = await Promise.all([createActiveApplication(h.client, h.packageUrl, 'mine'), createActiveApplication(other, h.packageUrl, 'theirs')]);
     ownSession = await entitleOk(h.client, ownApp);
     otherSession = await entitleOk(other, otherApp);
@@ -64,6 +66,13 @@ describe('sessions across accounts', () => {
       const res = await terminate(client, session);
       assert.equal(res.status, 200, res.text);
       assert.equal(res.json.state, 'Terminated');
+    }
+  });
+
+  test("neither account's secret access key appears in the logs", () => {
+    assert.ok(h.server.logs.length > 0);
+    for (const secret of [h.server.credentials.secretAccessKey, otherSecret]) {
+      for (const line of h.server.logs) assert.ok(!line.includes(secret), `a secret key leaked into the log: ${line.slice(0, 300)}`);
     }
   });
 });

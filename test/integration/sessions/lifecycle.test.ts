@@ -199,8 +199,12 @@ describe('sessions: entitle, read, terminate, redeem', () => {
     secrets.push(grant.connectToken, grant.resumeSecret);
 
     assert.equal(await sessionState(h.client, session), 'Reserved');
+    const reserved = await fetchResource(h.client, href(session, 'self'));
+    assert.equal(reserved.startDate, null, 'no client has attached yet');
+    assert.equal(reserved.endDate, null);
     const app = await refreshApplication(h.client, application);
-    assert.equal(app.activeSessions, fresh.activeSessions + 1);
+    assert.equal(fresh.activeSessions, 0, 'earlier tests ended their sessions');
+    assert.equal(app.activeSessions, 1);
     assert.equal(app.availableSessions, fresh.availableSessions - 1);
 
     // A second redemption: gone.

@@ -37,10 +37,16 @@ export async function startStreamHarness(
   options: { env?: Record<string, string>; now?: () => Date; dataDir?: string } = {},
 ): Promise<StreamHarness> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'appstreamd-streaming-'));
-  const server = await startServer(
-    { APPSTREAMD_ALLOW_PRIVATE_INSTALLER_HOSTS: 'true', APPSTREAMD_CREATE_APPLICATION_RATE: '1000', APPSTREAMD_ENTITLE_SESSION_RATE: '1000', ...options.env },
-    { ...(options.now ? { now: options.now } : {}), ...(options.dataDir ? { dataDir: options.dataDir } : {}) },
-  );
+  let server: TestServer;
+  try {
+    server = await startServer(
+      { APPSTREAMD_ALLOW_PRIVATE_INSTALLER_HOSTS: 'true', APPSTREAMD_CREATE_APPLICATION_RATE: '1000', APPSTREAMD_ENTITLE_SESSION_RATE: '1000', ...options.env },
+      { ...(options.now ? { now: options.now } : {}), ...(options.dataDir ? { dataDir: options.dataDir } : {}) },
+    );
+  } catch (error) {
+    await rm(work, { recursive: true, force: true });
+    throw error;
+  }
   const client = new SignedClient(server.url, server.credentials);
   const packageServers: { close(): Promise<void> }[] = [];
   let count = 0;

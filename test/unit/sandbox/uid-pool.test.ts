@@ -46,3 +46,30 @@ describe('capability probe', () => {
     }
   });
 });
+
+describe('host-wide uid locks', () => {
+  test('two pools sharing a lock folder never hand out the same uid; a dead owner\'s lock is taken over', async () => {
+    const { mkdtempSync, writeFileSync, rmSync, readdirSync } = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'uid-locks-'));
+    try {
+      const a = createUidPool(500, 503, dir);
+      const b = createUidPool(500, 503, dir);
+      const fromA = [a.acquire(), a.acquire()];
+      const fromB = [b.acquire(), b.acquire()];
+      assert.equal(new Set([...fromA, ...fromB]).size, 4);
+      assert.throws(() => b.acquire(), UidPoolExhaustedError);
+      a.release(fromA[0]!);
+      assert.equal(b.acquire(), fromA[0]);
+      // A lock left by a process that no longer exists is stale.
+      const c = createUidPool(600, 600, dir);
+      writeFileSync(path.join(dir, '600'), '999999999');
+      assert.equal(c.acquire(), 600);
+      c.release(600);
+      assert.ok(!readdirSync(dir).includes('600'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
