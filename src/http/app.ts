@@ -18,6 +18,7 @@ import { healthRoutes } from '../api/health/routes.js';
 import { rootRoutes } from '../api/root/routes.js';
 import { sessionStatusRoutes } from '../api/session-status/routes.js';
 import { sessionsRoutes } from '../api/sessions/routes.js';
+import { CredentialCache } from '../auth/credential-cache.js';
 import { publicBaseUrl, type Settings } from '../config/settings.js';
 import { PageTokenCodec } from '../hal/page-token.js';
 import { BuildRunner } from '../install/build-runner.js';
@@ -85,6 +86,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const accounts = new AccountsRepo(store.db, createSecretBox(masterKey));
   const applications = new ApplicationsRepo(store.db, now);
   const sessions = new SessionsRepo(store.db, store.dialect, now);
+  const credentials = new CredentialCache((id) => accounts.findActiveCredential(id));
   const boot = await bootstrapCredentials(accounts, dataDir, { accessKeyId: settings.rootAccessKeyId, secretAccessKey: settings.rootSecretAccessKey });
 
   const instanceId = randomUUID();
@@ -127,6 +129,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const control = supervisor;
   const registry = new InstanceRegistry(
     new InstancesRepo(store.db, now),
+    () => sessions.instancesWithoutRow(),
     instanceId,
     settings.instanceLeaseS * 1000,
     store.dialect === 'sqlite',
@@ -192,7 +195,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     authenticator: createAuthenticator({
       region: settings.region,
       now,
-      lookupCredential: (id) => accounts.findActiveCredential(id),
+      lookupCredential: (id) => credentials.get(id),
     }),
     extend(app) {
       installViewerAssets(app);
@@ -216,12 +219,13 @@ export async function createApp(options: AppOptions): Promise<App> {
     async listen() {
       await builds.clearOwnScratch();
       if (isolation.isolation !== 'full') logger.warn({ reasons: isolation.reasons }, 'reduced session isolation');
+      await registry.join(settings.publicUrl ?? '');
       await http.listen({ host: settings.host, port: settings.port });
       const address = http.server.address();
       const port = typeof address === 'object' && address ? address.port : settings.port;
       boundUrl = publicBaseUrl(settings, port);
       if (metricsServer) await metricsServer.listen({ host: settings.host, port: settings.metricsPort ?? 0 });
-      await registry.join(publicUrl());
+      await registry.setPublicUrl(publicUrl());
       await builds.recover(await registry.aliveIds());
       supervisor.start();
       const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;

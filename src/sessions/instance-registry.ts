@@ -20,6 +20,8 @@ export class InstanceRegistry {
 
   constructor(
     private readonly repo: InstancesRepo,
+    /** Instance ids that live sessions still name although their row is gone. */
+    private readonly orphanedInstanceIds: () => Promise<string[]>,
     readonly selfId: string,
     private readonly leaseMs: number,
     private readonly singleInstance: boolean,
@@ -32,6 +34,7 @@ export class InstanceRegistry {
     await this.repo.register(this.selfId, publicUrl);
     if (this.singleInstance) {
       for (const other of await this.repo.others(this.selfId)) await this.reap(other.id, 'previous-process');
+      await this.reapOrphans();
     } else {
       await this.reapExpired();
     }
@@ -39,6 +42,12 @@ export class InstanceRegistry {
       this.tick().catch((err: unknown) => this.log.warn({ err }, 'instance heartbeat failed'));
     }, Math.max(200, Math.floor(this.leaseMs / 3)));
     this.timer.unref();
+  }
+
+  /** The URL is known only once listening (port 0); the row exists before, so no session is ever ownerless. */
+  async setPublicUrl(publicUrl: string): Promise<void> {
+    this.publicUrl = publicUrl;
+    await this.repo.setPublicUrl(this.selfId, publicUrl);
   }
 
   async aliveIds(): Promise<string[]> {
@@ -67,6 +76,16 @@ export class InstanceRegistry {
       if (this.reaping.has(id)) continue; // a previous tick is still at it
       if (!(await this.repo.claimExpired(id, this.leaseMs))) continue; // another instance is reaping it, or it came back
       await this.reap(id, 'lease-expired');
+    }
+    await this.reapOrphans();
+  }
+
+  /** A reap cut short by a crash (row deleted, sessions not yet ended) is finished here. */
+  private async reapOrphans(): Promise<void> {
+    for (const id of await this.orphanedInstanceIds()) {
+      if (id === this.selfId || this.reaping.has(id)) continue;
+      this.log.warn({ instanceId: id }, 'finishing the takeover of a lost instance');
+      await this.onLost(id, this.singleInstance ? 'previous-process' : 'lease-expired');
     }
   }
 

@@ -10,6 +10,10 @@ export class InstancesRepo {
     await this.db.insertInto('instances').values({ id, public_url: publicUrl, started_at: at, heartbeat_at: at }).execute();
   }
 
+  async setPublicUrl(id: string, publicUrl: string): Promise<void> {
+    await this.db.updateTable('instances').set({ public_url: publicUrl }).where('id', '=', id).execute();
+  }
+
   /** Renews the lease; false if the row is gone (another instance declared us lost). */
   async heartbeat(id: string): Promise<boolean> {
     const res = await this.db.updateTable('instances').set({ heartbeat_at: this.now().toISOString() }).where('id', '=', id).executeTakeFirst();

@@ -134,6 +134,19 @@ export class SessionsRepo {
       .execute();
   }
 
+  /** Instance ids that live sessions point at but that have no row any more (a reap cut short). */
+  async instancesWithoutRow(): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('sessions')
+      .select('instance_id')
+      .distinct()
+      .where('state', 'in', ['Reserved', 'Active', 'Terminating'])
+      .where('instance_id', 'is not', null)
+      .where('instance_id', 'not in', (eb) => eb.selectFrom('instances').select('id'))
+      .execute();
+    return rows.map((r) => r.instance_id!).filter((id) => id.length > 0);
+  }
+
   /** Of the given ids, those no longer Reserved/Active (ended by another instance or request). */
   async endedAmong(ids: string[]): Promise<string[]> {
     if (ids.length === 0) return [];

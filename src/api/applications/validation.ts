@@ -27,6 +27,8 @@ function launchFields(body: JsonObject, required: boolean): { launchPath?: strin
   const launchPath = optionalString(body, 'launchPath', { min: 1, max: 260, notBlank: true });
   const launchParameters = optionalString(body, 'launchParameters', { max: 1024 });
   const launchCommand = optionalString(body, 'launchCommand', { min: 1, max: 1290, notBlank: true });
+  // A double quote cannot be represented in the derived launchCommand (Windows paths never hold one).
+  if (launchPath !== undefined && launchPath.includes('"')) throw invalid('launchPath', 'must not contain double quotes');
   if (launchPath !== undefined) return { launchPath, launchParameters: launchParameters ?? (required ? '' : undefined) };
   if (launchCommand !== undefined) {
     const split = splitLaunchCommand(launchCommand);

@@ -4,7 +4,7 @@
  * scratch folder survives.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pollStatus, settled } from '../../helpers/hal-flow.js';
@@ -14,6 +14,19 @@ import { makeTarGz, makeTempDir, removeDir, serveBytes, startServer as startPack
 import { allPages, collectionOf, createOk, fetchOk, gatedRoute, itemHrefs, putState, waitFor, type Gate } from './support.js';
 
 const ENV = { APPSTREAMD_ALLOW_PRIVATE_INSTALLER_HOSTS: 'true', APPSTREAMD_CREATE_APPLICATION_RATE: '1000' };
+
+/** Scratch folders of an application: `<appId>-*` anywhere under the build root (its layout may nest). */
+function scratchFolders(root: string, applicationId: string, depth = 3): string[] {
+  if (depth === 0 || !existsSync(root)) return [];
+  return readdirSync(root, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .flatMap((e) => (e.name.startsWith(`${applicationId}-`) ? [path.join(root, e.name)] : scratchFolders(path.join(root, e.name), applicationId, depth - 1)));
+}
+
+function filesUnder(root: string): string[] {
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(root, e.name)) : [path.join(root, e.name)]));
+}
 
 interface Snapshot {
   app: any;
@@ -107,21 +120,19 @@ describe('restart on the same data folder', () => {
     assert.ok(server, 'the server of the previous test is running');
     const credentials = { accessKeyId: server.credentials.accessKeyId, secretAccessKey: server.credentials.secretAccessKey };
     let client = new SignedClient(server.url, credentials);
+    const buildRoot = path.join(dataDir, 'build');
     const app = await createOk(client, { name: 'interrupted', installerUrl: `${packages.origin}/held.tgz`, installerParameters: '', launchPath: 'bin/run.sh' });
     await waitFor('the download to start', () => gate.arrived() === 1);
     const during = await fetchOk(client, href(app, 'application:status'));
     assert.deepEqual([during.state, during.buildStep], ['Building', 'Copying']);
+    const scratch = scratchFolders(buildRoot, app.id);
+    assert.equal(scratch.length, 1, 'the build has its scratch folder while downloading');
 
+    // Closing aborts the build mid-download; the application stays Building in the store.
     await server.stop({ keepData: true });
     server = undefined;
-    // What a crash would leave behind: a half-made scratch folder.
-    const leftover = path.join(dataDir, 'build', `${app.id}-leftover`);
-    mkdirSync(path.join(leftover, 'package'), { recursive: true });
-    writeFileSync(path.join(leftover, 'package', 'half.bin'), 'partial');
-
     server = await startServer(ENV, { dataDir });
     client = new SignedClient(server.url, credentials);
-    assert.ok(!existsSync(leftover), 'scratch folders are cleared at start');
 
     // The build starts again from the beginning: a second download request arrives.
     await waitFor('the resumed download', () => gate.arrived() === 2);
@@ -136,6 +147,8 @@ describe('restart on the same data folder', () => {
     assert.deepEqual(itemHrefs(await fetchOk(client, href(app, 'application:errors'))), []);
     assert.ok(existsSync(path.join(dataDir, 'images', app.id, 'bin', 'run.sh')));
     await server.app.builds.idle();
-    assert.deepEqual(readdirSync(path.join(dataDir, 'build')), [], 'no scratch folder remains under <data>/build');
+    assert.ok(!existsSync(scratch[0]!), 'the interrupted build’s scratch folder was removed');
+    assert.deepEqual(scratchFolders(buildRoot, app.id), [], 'no scratch folder of the application remains under <data>/build');
+    assert.deepEqual(filesUnder(buildRoot), [], 'no file remains under <data>/build');
   });
 });
