@@ -7,7 +7,8 @@
  * Env: BENCH_SECONDS (default 5), BENCH_CONNECTIONS (default 16), BENCH_CPU_PROF_DIR (write a
  * V8 CPU profile of each server process under <dir>/appstreamd and <dir>/bare).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,10 +40,23 @@ function positiveInt(name: string, fallback: number): number {
   return n;
 }
 
-async function startTarget(mode: 'appstreamd' | 'bare', env: Record<string, string> = {}): Promise<Target> {
+/** Core assignment when the machine has two or more cores and taskset exists (BENCH_PIN=0 turns it off). */
+function pinning(): { server: string; generator: string } | undefined {
+  if (process.env['BENCH_PIN'] === '0' || os.cpus().length < 2) return undefined;
+  const probe = spawnSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
+  if (probe.status !== 0) return undefined;
+  return { server: '1', generator: '0' };
+}
+
+async function startTarget(mode: 'appstreamd' | 'bare' | 'fastify', env: Record<string, string> = {}): Promise<Target> {
   const profileDir = process.env['BENCH_CPU_PROF_DIR'];
   const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profileDir, mode)] : [];
-  const child: ChildProcess = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(here, 'target-server.ts'), mode], {
+  // Pinning: each server gets core 1 to itself and the load generator (this process) core 0,
+  // the same for both servers, so neither is measured while the generator steals its core.
+  const pin = pinning();
+  const command = pin ? 'taskset' : process.execPath;
+  const args = [...profile, '--import', 'tsx', path.join(here, 'target-server.ts'), mode];
+  const child: ChildProcess = spawn(command, pin ? ['-c', pin.server, process.execPath, ...args] : args, {
     cwd: path.resolve(here, '..'),
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -126,17 +140,28 @@ export async function run(): Promise<BenchRow[]> {
     await bare.stop();
   }
 
-  const setup = `${connections} connections, ${seconds} s`;
+  // Reference only: plain fastify, the framework every request passes through.
+  const plain = await startTarget('fastify', { BENCH_ROOT_BODY: rootBody });
+  let framework: Measured;
+  try {
+    framework = await measure(plain.url, seconds, connections);
+  } finally {
+    await plain.stop();
+  }
+
+  const setup = `${connections} connections, ${seconds} s${pinning() ? ', server on core 1, load generator on core 0' : ''}`;
   const rows: BenchRow[] = [];
   for (const [name, m] of [
     ['appstreamd signed GET /', signed],
     ['bare node:http GET /', baseline],
+    ['plain fastify GET / (reference)', framework],
   ] as const) {
     rows.push({ bench: BENCH, metric: `${name} throughput (${setup})`, value: Math.round(m.reqPerSec), unit: 'req/s' });
     rows.push({ bench: BENCH, metric: `${name} latency p50`, value: m.p50, unit: 'ms' });
     rows.push({ bench: BENCH, metric: `${name} latency p99`, value: m.p99, unit: 'ms' });
     rows.push({ bench: BENCH, metric: `${name} non-2xx + errors`, value: m.non2xx + m.errors, unit: 'count' });
   }
+  rows.push({ bench: BENCH, metric: 'throughput ratio plain fastify / baseline (framework ceiling)', value: Math.round((framework.reqPerSec / baseline.reqPerSec) * 1000) / 1000, unit: 'x' });
   rows.push({ bench: BENCH, metric: 'throughput ratio appstreamd / baseline', value: Math.round((signed.reqPerSec / baseline.reqPerSec) * 1000) / 1000, unit: 'x' });
   return rows;
 }

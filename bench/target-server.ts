@@ -44,10 +44,27 @@ async function startBare(): Promise<() => Promise<void>> {
   return () => new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
+/** The framework's own ceiling: plain fastify answering the same body, no auth, no hooks. */
+async function startFastify(): Promise<() => Promise<void>> {
+  const { default: Fastify } = await import('fastify');
+  const body = process.env['BENCH_ROOT_BODY'] ?? '{}';
+  const app = Fastify({ logger: false });
+  app.get('/', async (_req, reply) => {
+    void reply.header('x-amzn-RequestId', randomUUID()).type('application/hal+json; charset=utf-8');
+    return body;
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  process.stdout.write(JSON.stringify({ url: `http://127.0.0.1:${port}` }) + '\n');
+  return () => app.close();
+}
+
 const mode = process.argv[2];
-const stop = mode === 'appstreamd' ? await startAppstreamd() : mode === 'bare' ? await startBare() : undefined;
+const stop =
+  mode === 'appstreamd' ? await startAppstreamd() : mode === 'bare' ? await startBare() : mode === 'fastify' ? await startFastify() : undefined;
 if (!stop) {
-  process.stderr.write('usage: target-server.ts appstreamd|bare\n');
+  process.stderr.write('usage: target-server.ts appstreamd|bare|fastify\n');
   process.exit(2);
 }
 let stopping = false;

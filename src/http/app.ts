@@ -87,6 +87,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const applications = new ApplicationsRepo(store.db, now);
   const sessions = new SessionsRepo(store.db, store.dialect, now);
   const credentials = new CredentialCache((id) => accounts.findActiveCredential(id));
+  accounts.onRevoke = (id) => credentials.invalidate(id);
   const boot = await bootstrapCredentials(accounts, dataDir, { accessKeyId: settings.rootAccessKeyId, secretAccessKey: settings.rootSecretAccessKey });
 
   const instanceId = randomUUID();

@@ -10,6 +10,9 @@ export interface NewCredentials { accountId: string; accessKeyId: string; secret
 export interface ActiveCredential { accessKeyId: string; secretAccessKey: string; accountId: string }
 
 export class AccountsRepo {
+  /** Told about every key revoked through this repository (the server's credential cache). */
+  onRevoke?: (accessKeyId: string) => void;
+
   constructor(private readonly db: Kysely<Database>, private readonly box: SecretBox) {}
 
   async createAccount(name: string, id: string = newAccountId()): Promise<Account> {
@@ -70,6 +73,7 @@ export class AccountsRepo {
       .where('access_key_id', '=', accessKeyId)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
+    this.onRevoke?.(accessKeyId);
     return Number(res.numUpdatedRows) > 0;
   }
 
