@@ -1,7 +1,6 @@
 /** `appstreamd serve`: load settings (flags win), start, print the listening line. */
 import { Command } from 'commander';
 import { ConfigError, loadSettings, SETTING_DEFS, type SettingFlags } from '../config/settings.js';
-import { createApp } from '../http/app.js';
 
 export function serveCommand(): Command {
   const cmd = new Command('serve').description('run the AppStream v1 API server (what `npm start` runs)');
@@ -22,6 +21,8 @@ export function serveCommand(): Command {
       }
       throw err;
     }
+    // Loaded here so the admin commands and --help do not pay for the whole server.
+    const { createApp } = await import('../http/app.js');
     const app = await createApp({ settings });
     if (app.credentialsFile) app.logger.info(`first start: created an account and an access key; credentials are in ${app.credentialsFile}`);
     const url = await app.listen();
