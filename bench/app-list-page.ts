@@ -4,8 +4,7 @@
  * applications exist; the target is 100,000 within 2× of 100, for page 1 and for a page in
  * the middle reached through real `next` links.
  *
- * Run alone: node --import tsx bench/app-list-page.ts
- * Or from bench/run.ts: `const rows = await (await import('./app-list-page.js')).run();`
+ * Run alone: node --import tsx bench/app-list-page.ts (or through `npm run bench`).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,14 +18,9 @@ import { createLogger } from '../src/http/logger.js';
 import type { Insertable } from 'kysely';
 import type { ApplicationsTable } from '../src/store/schema.js';
 import { href, SignedClient } from '../test/helpers/signed-client.js';
+import type { BenchRow } from './bench-row.js';
 
-/** One measured figure. */
-export interface BenchRow {
-  bench: string;
-  metric: string;
-  value: number;
-  unit: string;
-}
+export type { BenchRow };
 
 export interface AppListPageOptions {
   sizes?: readonly [small: number, large: number];

@@ -115,7 +115,10 @@ export class SessionsRepo {
     await this.expireDue(applicationId);
     let q = this.db.selectFrom('sessions').select(['id', 'created_at']).where('application_id', '=', applicationId);
     if (after) {
-      q = q.where((eb) => eb.or([eb('created_at', '>', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)])]));
+      // The plain `>=` lets the index seek straight to the key; the OR settles ties by id.
+      q = q
+        .where('created_at', '>=', after.createdAt)
+        .where((eb) => eb.or([eb('created_at', '>', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)])]));
     }
     return q.orderBy('created_at').orderBy('id').limit(limit).execute();
   }

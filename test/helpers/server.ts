@@ -40,7 +40,15 @@ export async function startServer(
     },
   });
   const app = await createApp({ settings, logger: createLogger(settings.logLevel, sink), now: extra.now, extraRoutes: extra.extraRoutes });
-  const url = await app.listen();
+  let url: string;
+  try {
+    url = await app.listen();
+  } catch (err) {
+    // A half-started server must not keep the test process alive.
+    await app.close().catch(() => undefined);
+    if (!extra.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   const credentials = await app.accounts.createAccountWithKey('test');
   return {
     app,

@@ -117,8 +117,10 @@ describe('restart on the same data folder', () => {
   });
 
   test('a build interrupted by shutdown resumes after restart and no scratch folder remains', async () => {
-    assert.ok(server, 'the server of the previous test is running');
-    const credentials = { accessKeyId: server.credentials.accessKeyId, secretAccessKey: server.credentials.secretAccessKey };
+    await server?.stop();
+    server = await startServer(ENV);
+    dataDir = server.dataDir;
+    const credentials = server.credentials;
     let client = new SignedClient(server.url, credentials);
     const buildRoot = path.join(dataDir, 'build');
     const app = await createOk(client, { name: 'interrupted', installerUrl: `${packages.origin}/held.tgz`, installerParameters: '', launchPath: 'bin/run.sh' });
