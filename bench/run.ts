@@ -13,6 +13,9 @@ import type { BenchModule, BenchRow } from './bench-row.js';
 const BENCHMARKS: ReadonlyArray<{ name: string; load: () => Promise<BenchModule> }> = [
   { name: 'root-throughput', load: () => import('./root-throughput.js') },
   { name: 'app-list-page', load: () => import('./app-list-page.js') },
+  { name: 'entitle-latency', load: () => import('./entitle-latency.js') },
+  { name: 'stream-latency', load: () => import('./stream-latency.js') },
+  { name: 'scale-out', load: () => import('./scale-out.js') },
 ];
 
 function formatTable(rows: BenchRow[]): string {
@@ -29,11 +32,19 @@ async function main(): Promise<void> {
   if (selected.length === 0) throw new Error(`BENCH_ONLY matches none of ${BENCHMARKS.map((b) => b.name).join(', ')}`);
 
   const rows: BenchRow[] = [];
+  const failures: Array<{ bench: string; error: string }> = [];
   for (const bench of selected) {
     process.stderr.write(`bench: ${bench.name}...\n`);
     const started = Date.now();
-    rows.push(...(await (await bench.load()).run()));
-    process.stderr.write(`bench: ${bench.name} done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    try {
+      rows.push(...(await (await bench.load()).run()));
+      process.stderr.write(`bench: ${bench.name} done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    } catch (err) {
+      // One broken benchmark must not hide the figures of the others.
+      const error = err instanceof Error ? err.stack ?? err.message : String(err);
+      failures.push({ bench: bench.name, error });
+      process.stderr.write(`bench: ${bench.name} FAILED: ${error}\n`);
+    }
   }
 
   process.stdout.write(formatTable(rows) + '\n');
@@ -45,8 +56,13 @@ async function main(): Promise<void> {
     cpus: os.cpus().length,
     loadAverage: os.loadavg(),
     rows,
+    failures,
   };
   writeFileSync(path.join(resultsDir, 'latest.json'), JSON.stringify(report, null, 2) + '\n');
+  if (failures.length > 0) {
+    process.stderr.write(`bench: ${failures.length} benchmark(s) failed: ${failures.map((f) => f.bench).join(', ')}\n`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((err: unknown) => {
