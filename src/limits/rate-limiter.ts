@@ -22,6 +22,8 @@ export interface RateDecision {
 export class SlidingWindowLimiter {
   private readonly slots: RateLimiterAbstract;
   private readonly nextSlot = new Map<string, number>();
+  /** Shared stores: an atomic per-account counter whose value picks the slot to try first. */
+  private readonly rotation: RateLimiterAbstract | undefined;
 
   constructor(
     readonly name: string,
@@ -31,10 +33,16 @@ export class SlidingWindowLimiter {
     private readonly distributed = false,
   ) {
     this.slots = factory({ keyPrefix: `appstreamd:rl:${name}`, points: 1, duration: 1 });
+    // With several instances each instance's own hint goes stale; a shared counter keeps
+    // every instance rotating through the same sequence, so the first slot tried is
+    // normally the oldest one and the scan below rarely goes past it.
+    this.rotation = distributed ? factory({ keyPrefix: `appstreamd:rl:${name}:rotation`, points: 2 ** 31 - 1, duration: 3600 }) : undefined;
   }
 
   async consume(accountId: string): Promise<RateDecision> {
-    const start = this.nextSlot.get(accountId) ?? 0;
+    const start = this.rotation
+      ? ((await this.rotation.consume(accountId, 1)).consumedPoints - 1) % this.perSecond
+      : (this.nextSlot.get(accountId) ?? 0);
     const attempts = this.distributed ? this.perSecond : 1;
     let retryAfterMs = 1000;
     for (let i = 0; i < attempts; i++) {
