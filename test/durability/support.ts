@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type http from 'node:http';
-import { makeTarGz, serveBytes, startServer as startPackageServer, type TestServer as PackageServer } from '../unit/install/helpers.js';
+import { makeTarGz, serveBytes, startServer as startPackageServer, type TestServer as PackageServer } from '../helpers/packages.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MAIN = path.join(REPO_ROOT, 'src', 'cli', 'main.ts');

@@ -10,7 +10,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { href, SignedClient, type RawResponse } from '../helpers/signed-client.js';
 import { activeApplication, entitle, servePackage } from '../helpers/streaming.js';
-import { makeTempDir, removeDir, type TestServer as PackageServer } from '../unit/install/helpers.js';
+import { makeTempDir, removeDir, type TestServer as PackageServer } from '../helpers/packages.js';
 import type { PageGlobals } from './page-globals.js';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { createApplication, pollStatus, settled } from './hal-flow.js';
 import { href, rawRequest, type SignedClient } from './signed-client.js';
-import { makeTarGz, serveBytes, startServer as startPackageServer, type TestServer as PackageServer } from '../unit/install/helpers.js';
+import { makeTarGz, serveBytes, startServer as startPackageServer, type TestServer as PackageServer } from './packages.js';
 
 export async function servePackage(work: string, files: { path: string; content: string; mode?: number }[]): Promise<{ server: PackageServer; url: string }> {
   const tgz = await makeTarGz(work, files);

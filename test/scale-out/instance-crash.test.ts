@@ -18,7 +18,7 @@ import { startServer, type TestServer } from '../helpers/server.js';
 import { href, rawRequest, SignedClient, type RawResponse } from '../helpers/signed-client.js';
 import { activeApplication, entitle, redeem } from '../helpers/streaming.js';
 import { createDatabase, dropDatabase } from '../helpers/test-store.js';
-import { makeTarGz, serveBytes, startServer as startPackageServer, type TestServer as PackageServer } from '../unit/install/helpers.js';
+import { makeTarGz, serveBytes, startServer as startPackageServer, type TestServer as PackageServer } from '../helpers/packages.js';
 import { onInstance, pidsOfSessions, REDIS_URL, requireBackends, skipUnlessBackends, spawnServe, waitUntil, type ServeProcess } from './support.js';
 
 const LEASE_S = 2;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { startServer, type TestServer } from '../../helpers/server.js';
 import { href, SignedClient } from '../../helpers/signed-client.js';
 import { createApplication, errorRecords, pollStatus, settled } from '../../helpers/hal-flow.js';
-import { gzip, makeTarGz, makeTempDir, makeZip, rawTar, removeDir, serveBytes, startServer as startPackageServer, type Route, type TestServer as PackageServer } from '../unit-install-helpers.js';
+import { gzip, makeTarGz, makeTempDir, makeZip, rawTar, removeDir, serveBytes, startServer as startPackageServer, type Route, type TestServer as PackageServer } from '../../helpers/packages.js';
 
 const SCRIPT = '#!/bin/sh\necho "hello from the app"\n';
 const STEPS = ['Preparing', 'Copying', 'Installing', 'Creating', 'Provisioning'];

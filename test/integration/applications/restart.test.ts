@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { pollStatus, settled } from '../../helpers/hal-flow.js';
 import { startServer, type TestServer } from '../../helpers/server.js';
 import { href, SignedClient } from '../../helpers/signed-client.js';
-import { makeTarGz, makeTempDir, removeDir, serveBytes, startServer as startPackageServer, type TestServer as PackageServer } from '../unit-install-helpers.js';
+import { makeTarGz, makeTempDir, removeDir, serveBytes, startServer as startPackageServer, type TestServer as PackageServer } from '../../helpers/packages.js';
 import { allPages, collectionOf, createOk, fetchOk, gatedRoute, itemHrefs, putState, waitFor, type Gate } from './support.js';
 
 const ENV = { APPSTREAMD_ALLOW_PRIVATE_INSTALLER_HOSTS: 'true', APPSTREAMD_CREATE_APPLICATION_RATE: '1000' };

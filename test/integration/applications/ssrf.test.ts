@@ -9,7 +9,7 @@ import { assertAwsError } from '../../helpers/assert-error.js';
 import { errorRecords, pollStatus, settled } from '../../helpers/hal-flow.js';
 import { startServer, type TestServer } from '../../helpers/server.js';
 import { href, SignedClient } from '../../helpers/signed-client.js';
-import { makeTarGz, makeTempDir, removeDir, serveBytes, startServer as startPackageServer, type TestServer as PackageServer } from '../unit-install-helpers.js';
+import { makeTarGz, makeTempDir, removeDir, serveBytes, startServer as startPackageServer, type TestServer as PackageServer } from '../../helpers/packages.js';
 import { collectionOf, countingListener, createOk, fetchOk } from './support.js';
 
 describe('installer URLs and private addresses', () => {

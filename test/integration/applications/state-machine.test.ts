@@ -10,7 +10,7 @@ import { assertAwsError } from '../../helpers/assert-error.js';
 import { errorRecords, pollStatus, settled } from '../../helpers/hal-flow.js';
 import { startServer, type TestServer } from '../../helpers/server.js';
 import { href, SignedClient } from '../../helpers/signed-client.js';
-import { makeTarGz, makeTempDir, removeDir, serveBytes, startServer as startPackageServer, type TestServer as PackageServer } from '../unit-install-helpers.js';
+import { makeTarGz, makeTempDir, removeDir, serveBytes, startServer as startPackageServer, type TestServer as PackageServer } from '../../helpers/packages.js';
 import { collectionOf, createOk, deleteApplication, fetchOk, gatedRoute, itemHrefs, putState, waitFor, type Gate } from './support.js';
 
 const SCRIPT = '#!/bin/sh\necho hi\n';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { href, type RawResponse, type SignedClient } from '../../helpers/signed-client.js';
-import type { Route } from '../unit-install-helpers.js';
+import type { Route } from '../../helpers/packages.js';
 
 /** A clock that never returns the same millisecond twice (ties would make order depend on random ids). */
 export function monotonicClock(): () => Date {

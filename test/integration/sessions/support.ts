@@ -16,7 +16,7 @@ import {
   startServer as startPackageServer,
   type Route,
   type TestServer as PackageServer,
-} from '../unit-install-helpers.js';
+} from '../../helpers/packages.js';
 
 /**
  * A terminal program that waits for a line of input, so a redeemed session's program (once a

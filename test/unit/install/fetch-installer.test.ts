@@ -8,7 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BuildFailure } from '../../../src/install/build-failure.js';
 import { fetchInstaller, type FetchInstallerOptions } from '../../../src/install/fetch-installer.js';
-import { makeTempDir, removeDir, serveBytes, startServer, type TestServer } from './helpers.js';
+import { makeTempDir, removeDir, serveBytes, startServer, type TestServer } from '../../helpers/packages.js';
 
 const PAYLOAD = randomBytes(200_000);
 const PAYLOAD_SHA = createHash('sha256').update(PAYLOAD).digest('hex');

@@ -16,7 +16,7 @@ import {
   type BuildStep,
 } from '../../../src/install/pipeline.js';
 import { checkProvisioning, normalizeLaunchPath } from '../../../src/install/provision.js';
-import { gzip, makeTarGz, makeTempDir, makeZip, rawTar, removeDir, serveBytes, startServer, type TestServer } from './helpers.js';
+import { gzip, makeTarGz, makeTempDir, makeZip, rawTar, removeDir, serveBytes, startServer, type TestServer } from '../../helpers/packages.js';
 
 const asRoot = process.getuid?.() === 0;
 let root: string;

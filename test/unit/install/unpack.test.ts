@@ -5,7 +5,7 @@ import { lstat, mkdir, readFile, readdir, readlink, stat, writeFile } from 'node
 import path from 'node:path';
 import { BuildFailure } from '../../../src/install/build-failure.js';
 import { detectPackageKind, unpackPackage, type UnpackResult } from '../../../src/install/unpack.js';
-import { gzip, makeTarGz, makeTempDir, makeZip, rawTar, removeDir } from './helpers.js';
+import { gzip, makeTarGz, makeTempDir, makeZip, rawTar, removeDir } from '../../helpers/packages.js';
 
 let root: string;
 let outside: string;
