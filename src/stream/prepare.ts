@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createSessionHome, removeSessionFolder, type SessionFolders } from '../sandbox/home.js';
 import { buildSandboxCommand, type SandboxCommand } from '../sandbox/launch-command.js';
 import { splitLaunchParameters } from '../sandbox/launch-parameters.js';
-import { LaunchError, type LaunchSpec, type Sandbox } from './types.js';
+import { CLIENT_CLOSE, LaunchError, type ClientPort, type LaunchSpec, type ProgramExit, type Sandbox } from './types.js';
 
 /** Everything both runners need before spawning: the program, a uid, a home, the argv. */
 export interface PreparedLaunch {
@@ -102,4 +102,24 @@ export async function prepareLaunch(spec: LaunchSpec, sandbox: Sandbox): Promise
       }
     },
   };
+}
+
+/**
+ * The last step of every runner once its program is gone: release the session's folders and
+ * uid (a folder that cannot be removed must not keep the exit from being reported), report
+ * the exit, and tell the attached client the program ended.
+ */
+export async function settleProgram(
+  prepared: PreparedLaunch,
+  exit: ProgramExit,
+  resolveExit: (exit: ProgramExit) => void,
+  client: ClientPort | null,
+): Promise<void> {
+  try {
+    await prepared.release();
+  } catch {
+    // reported below all the same
+  }
+  resolveExit(exit);
+  client?.close(CLIENT_CLOSE.programEnded, `program ended (${exit.reason})`);
 }

@@ -1,7 +1,7 @@
 import { spawn as spawnPty, type IPty } from 'node-pty';
 import { classifyExit } from './exit-reason.js';
 import { OutputRing } from './output-buffer.js';
-import { prepareLaunch, type PreparedLaunch } from './prepare.js';
+import { prepareLaunch, type PreparedLaunch, settleProgram } from './prepare.js';
 import { killAndWait, processTree } from './process-tree.js';
 import {
   CLIENT_CLOSE,
@@ -98,17 +98,9 @@ class TerminalProgram implements RunningProgram {
     // Leftovers: in a pid namespace the kernel already killed them; without one, the group remains.
     await killAndWait(processTree(this.pid, this.pid), this.pid, () => processTree(this.pid, this.pid));
     this.cleanedUp = true;
-    try {
-      await this.prepared.release();
-    } catch {
-      // a folder that cannot be removed must not keep the exit from being reported
-    }
-    this.resolveExit(exit);
     const client = this.client;
-    if (client) {
-      this.client = null;
-      client.close(CLIENT_CLOSE.programEnded, `program ended (${exit.reason})`);
-    }
+    this.client = null;
+    await settleProgram(this.prepared, exit, this.resolveExit, client);
   }
 }
 

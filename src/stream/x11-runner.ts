@@ -3,7 +3,7 @@ import net from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { classifyExit } from './exit-reason.js';
 import { OutputRing } from './output-buffer.js';
-import { prepareLaunch, type PreparedLaunch } from './prepare.js';
+import { prepareLaunch, type PreparedLaunch, settleProgram } from './prepare.js';
 import { isAlive, killAndWait, processTree } from './process-tree.js';
 import {
   CLIENT_CLOSE,
@@ -149,17 +149,9 @@ class X11Program implements RunningProgram {
     this.dropSocket();
     await this.xvnc.stop();
     this.cleanedUp = true;
-    try {
-      await this.prepared.release();
-    } catch {
-      // a folder that cannot be removed must not keep the exit from being reported
-    }
-    this.resolveExit(exit);
     const client = this.client;
-    if (client) {
-      this.client = null;
-      client.close(CLIENT_CLOSE.programEnded, `program ended (${exit.reason})`);
-    }
+    this.client = null;
+    await settleProgram(this.prepared, exit, this.resolveExit, client);
   }
 }
 
