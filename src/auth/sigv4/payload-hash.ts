@@ -9,8 +9,11 @@ import { sha256Hex } from './sha256.js';
  * InvalidSignatureException), and when it does its literal value is used, as signers
  * that send the header put that value in the canonical request.
  */
+/** SHA-256 of no bytes: every GET and DELETE. */
+const EMPTY_BODY_SHA256 = sha256Hex(new Uint8Array(0));
+
 export function resolvePayloadHash(rawHeaders: readonly string[], body: Uint8Array): string {
-  const computed = sha256Hex(body);
+  const computed = body.length === 0 ? EMPTY_BODY_SHA256 : sha256Hex(body);
   const declared = headerValues(rawHeaders, 'x-amz-content-sha256');
   if (declared.length === 0) return computed;
   const value = declared.map(canonicalHeaderValue).join(',');

@@ -1,6 +1,5 @@
 import { createHmac } from 'node:crypto';
 import { SIGV4_TERMINATOR } from './constants.js';
-import { sha256Hex } from './sha256.js';
 
 function hmac(key: string | Buffer, data: string): Buffer {
   return createHmac('sha256', key).update(data, 'utf8').digest();
@@ -25,10 +24,11 @@ export interface SigningKeyRequest {
 /**
  * A small bounded cache of derived keys (a key is valid for one day, so a busy client
  * hits the same entry all day). The least recently used entry is evicted first.
- * Entries hold a digest of the secret, not the secret, so a rotated secret misses.
+ * Entries remember the secret they were derived from (the credential cache holds it in
+ * memory anyway), so a rotated secret misses; comparing strings costs less than hashing.
  */
 export class SigningKeyCache {
-  private readonly entries = new Map<string, { secretDigest: string; key: Buffer }>();
+  private readonly entries = new Map<string, { secret: string; key: Buffer }>();
 
   constructor(private readonly maxEntries = 256) {
     if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
@@ -40,11 +40,10 @@ export class SigningKeyCache {
 
   get(request: SigningKeyRequest): Buffer {
     const id = [request.accessKeyId, request.date, request.region, request.service].join('\n');
-    const secretDigest = sha256Hex(request.secretAccessKey);
     const hit = this.entries.get(id);
     if (hit !== undefined) {
       this.entries.delete(id);
-      if (hit.secretDigest === secretDigest) {
+      if (hit.secret === request.secretAccessKey) {
         this.entries.set(id, hit);
         return hit.key;
       }
@@ -55,7 +54,7 @@ export class SigningKeyCache {
       if (oldest.done === true) break;
       this.entries.delete(oldest.value);
     }
-    this.entries.set(id, { secretDigest, key });
+    this.entries.set(id, { secret: request.secretAccessKey, key });
     return key;
   }
 }
