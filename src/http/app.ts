@@ -64,6 +64,8 @@ export interface App {
   logger: Logger;
   credentialsFile: string | null;
   metrics: Metrics;
+  /** Issues entitlement tokens (tests derive a session's token to check it never reaches a log). */
+  tokens: TokenIssuer;
   /** The separate metrics listener, when APPSTREAMD_METRICS_PORT is set. */
   metricsServer(): FastifyInstance | undefined;
   /** Listens on the configured host/port; returns the base URL. */
@@ -216,6 +218,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     logger,
     credentialsFile: boot.written,
     metrics,
+    tokens,
     metricsServer: () => metricsServer,
     async listen() {
       await builds.clearOwnScratch();

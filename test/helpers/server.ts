@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { loadSettings, type Settings } from '../../src/config/settings.js';
 import { createApp, type App, type AppOptions } from '../../src/http/app.js';
 import { createLogger } from '../../src/http/logger.js';
+import { findSecretsInLogs, knownSecrets } from './log-secrets.js';
 import { databaseUrlFor, dropDatabaseFor } from './test-store.js';
 
 export interface TestServer {
@@ -58,11 +59,14 @@ export async function startServer(
     logs,
     credentials,
     async stop(opts = {}) {
+      const secrets = await knownSecrets(app).catch(() => [] as string[]);
       await app.close();
       if (!opts.keepData) {
         rmSync(dataDir, { recursive: true, force: true });
         await dropDatabaseFor(dataDir);
       }
+      const leaks = findSecretsInLogs(logs, secrets);
+      if (leaks.length > 0) throw new Error(`secrets reached the server log:\n${leaks.slice(0, 5).join('\n')}`);
     },
   };
 }
