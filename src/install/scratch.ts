@@ -45,13 +45,21 @@ async function makeFoldersWritable(target: string): Promise<void> {
   }
 }
 
+/**
+ * A half-moved image younger than this may belong to a swap another instance sharing the
+ * data folder is doing right now; older ones are leftovers of a crash.
+ */
+const SIDE_FOLDER_MIN_AGE_MS = 10 * 60_000;
+
 /** Removes every scratch folder under workRoot, and half-moved images left in imagesRoot. */
-export async function clearScratchFolders(workRoot: string, imagesRoot: string): Promise<void> {
+export async function clearScratchFolders(workRoot: string, imagesRoot: string, now: number = Date.now()): Promise<void> {
   for (const name of await readdir(workRoot).catch(() => [] as string[])) {
     await removeTree(path.join(workRoot, name));
   }
   for (const name of await readdir(imagesRoot).catch(() => [] as string[])) {
-    if (SIDE_NAME.test(name)) await removeTree(path.join(imagesRoot, name));
+    if (!SIDE_NAME.test(name)) continue;
+    const info = await lstat(path.join(imagesRoot, name)).catch(() => null);
+    if (info && now - info.mtimeMs >= SIDE_FOLDER_MIN_AGE_MS) await removeTree(path.join(imagesRoot, name));
   }
 }
 

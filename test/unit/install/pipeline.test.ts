@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { chmod, lstat, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -350,9 +350,15 @@ describe('image and scratch housekeeping', () => {
     await chmod(path.join(leftover, 'package', 'deep'), 0o500);
     const stale = path.join(h.settings.imagesRoot, `.${build.applicationId}.old-0a1b2c`);
     await mkdir(stale);
+    // A fresh side folder may be another instance's swap in progress: it stays.
+    const fresh = path.join(h.settings.imagesRoot, `.${build.applicationId}.incoming-0d0e0f`);
+    await mkdir(fresh);
+    const longAgo = new Date(Date.now() - 3_600_000);
+    await utimes(stale, longAgo, longAgo);
     await clearScratch(h.settings);
     assert.deepEqual(await entriesOf(h.settings.workRoot), []);
-    assert.deepEqual(await entriesOf(h.settings.imagesRoot), [build.applicationId]);
+    assert.deepEqual((await entriesOf(h.settings.imagesRoot)).sort(), [`.${build.applicationId}.incoming-0d0e0f`, build.applicationId].sort());
+    await rm(fresh, { recursive: true });
     assert.ok((await stat(path.join(result.imageDir, 'tool.sh'))).isFile());
     // A missing workRoot is fine too.
     await clearScratch({ ...h.settings, workRoot: path.join(root, 'does-not-exist') });
