@@ -89,8 +89,22 @@ export class AccountsRepo {
     return { accessKeyId: row.access_key_id, accountId: row.account_id, secretAccessKey: this.box.open(row.secret_ciphertext) };
   }
 
-  /** Root credentials from the environment: account `root` owning exactly this key. */
+  /**
+   * Root credentials from the environment: account `root` owning exactly this key. Instances
+   * starting together may race to create it; the loser's insert fails and its retry finds it.
+   */
   async ensureRootKey(accessKeyId: string, secretAccessKey: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.ensureRootKeyOnce(accessKeyId, secretAccessKey);
+      } catch (err) {
+        if (attempt >= 3) throw err;
+        await new Promise((r) => setTimeout(r, 50 * attempt));
+      }
+    }
+  }
+
+  private async ensureRootKeyOnce(accessKeyId: string, secretAccessKey: string): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       const repo = new AccountsRepo(trx, this.box);
       const root = (await repo.findAccountByName('root')) ?? (await repo.createAccount('root'));

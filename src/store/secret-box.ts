@@ -4,7 +4,7 @@
  * plain secret, so it must be recoverable; a stolen database alone does not reveal it.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export interface SecretBox {
@@ -16,11 +16,16 @@ export function loadOrCreateMasterKey(dataDir: string): Buffer {
   mkdirSync(dataDir, { recursive: true });
   const file = path.join(dataDir, 'master.key');
   if (!existsSync(file)) {
+    // Written whole under a private name, then linked into place: a process starting at the
+    // same time either wins the link or reads the complete key the winner linked.
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    writeFileSync(tmp, randomBytes(32).toString('base64') + '\n', { mode: 0o600 });
     try {
-      writeFileSync(file, randomBytes(32).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+      linkSync(tmp, file);
     } catch (err) {
-      // Another process created it first: use theirs.
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      unlinkSync(tmp);
     }
   }
   chmodSync(file, 0o600);
