@@ -6,6 +6,7 @@ import http from 'node:http';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { assertAwsError } from './assert-error.js';
 
 export interface Credentials { accessKeyId: string; secretAccessKey: string }
 
@@ -44,7 +45,19 @@ export function rawRequest(baseUrl: string, opts: { method: string; path: string
           } catch {
             json = undefined;
           }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+          const response: RawResponse = { status: res.statusCode ?? 0, headers: res.headers, text, json };
+          // Every error any test receives is checked for the AWS shape and headers, whatever
+          // else the test asserts about it (HEAD answers carry no body).
+          if (response.status >= 400 && opts.method !== 'HEAD') {
+            try {
+              const code = String((json as { __type?: unknown } | undefined)?.__type ?? '').split('#').pop() ?? '';
+              assertAwsError(response, response.status, code);
+            } catch (err) {
+              reject(err);
+              return;
+            }
+          }
+          resolve(response);
         });
       },
     );
