@@ -21,6 +21,7 @@ export interface RateDecision {
 
 export class SlidingWindowLimiter {
   private readonly slots: RateLimiterAbstract;
+  /** Per account: how many slots this process has claimed (slot = claims mod perSecond). */
   private readonly nextSlot = new Map<string, number>();
   /** Shared stores: an atomic per-account counter whose value picks the slot to try first. */
   private readonly rotation: RateLimiterAbstract | undefined;
@@ -40,25 +41,43 @@ export class SlidingWindowLimiter {
   }
 
   async consume(accountId: string): Promise<RateDecision> {
-    const start = this.rotation
-      ? ((await this.rotation.consume(accountId, 1)).consumedPoints - 1) % this.perSecond
-      : (this.nextSlot.get(accountId) ?? 0);
-    const attempts = this.distributed ? this.perSecond : 1;
+    if (!this.rotation) return this.consumeLocal(accountId);
+    const start = ((await this.rotation.consume(accountId, 1)).consumedPoints - 1) % this.perSecond;
     let retryAfterMs = 1000;
-    for (let i = 0; i < attempts; i++) {
-      const slot = (start + i) % this.perSecond;
-      try {
-        await this.slots.consume(`${accountId}:${slot}`, 1);
-        this.nextSlot.set(accountId, (slot + 1) % this.perSecond);
-        if (this.nextSlot.size > 100_000) this.nextSlot.clear(); // bounded memory; only a hint
-        return { allowed: true, retryAfterMs: 0 };
-      } catch (res) {
-        if (!(res instanceof RateLimiterRes)) throw res;
-        retryAfterMs = Math.min(retryAfterMs, Math.max(1, res.msBeforeNext));
-        await this.slots.reward(`${accountId}:${slot}`, 1); // rejected requests do not count
-      }
+    for (let i = 0; i < this.perSecond; i++) {
+      const outcome = await this.trySlot(accountId, (start + i) % this.perSecond);
+      if (outcome === true) return { allowed: true, retryAfterMs: 0 };
+      retryAfterMs = Math.min(retryAfterMs, outcome);
     }
     return { allowed: false, retryAfterMs };
+  }
+
+  /**
+   * One process: slots are claimed in strict rotation, synchronously, so concurrent requests
+   * never collide on a slot. The slot claimed is the one used longest ago; if even that one
+   * is still within its second, the budget is spent. A rejected claim rewinds the rotation
+   * (later claims of the same burst were rejected too), so 429s do not use up slots.
+   */
+  private async consumeLocal(accountId: string): Promise<RateDecision> {
+    if (this.nextSlot.size > 100_000 && !this.nextSlot.has(accountId)) this.nextSlot.clear(); // bounded memory
+    const claim = this.nextSlot.get(accountId) ?? 0;
+    this.nextSlot.set(accountId, claim + 1);
+    const outcome = await this.trySlot(accountId, claim % this.perSecond);
+    if (outcome === true) return { allowed: true, retryAfterMs: 0 };
+    this.nextSlot.set(accountId, Math.min(this.nextSlot.get(accountId) ?? claim, claim));
+    return { allowed: false, retryAfterMs: outcome };
+  }
+
+  /** true when the slot was free (and is now used), else ms until it frees. */
+  private async trySlot(accountId: string, slot: number): Promise<true | number> {
+    try {
+      await this.slots.consume(`${accountId}:${slot}`, 1);
+      return true;
+    } catch (res) {
+      if (!(res instanceof RateLimiterRes)) throw res;
+      await this.slots.reward(`${accountId}:${slot}`, 1); // rejected requests do not count
+      return Math.max(1, res.msBeforeNext);
+    }
   }
 }
 
