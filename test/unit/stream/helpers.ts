@@ -4,14 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { probeCapabilities } from '../../../src/sandbox/capabilities.js';
 import { DEFAULT_SANDBOX_LIMITS, type SandboxLimits } from '../../../src/sandbox/limits.js';
-import { createUidPool } from '../../../src/sandbox/uid-pool.js';
+import { createUidPool, DEFAULT_UID_LOCK_DIR, DEFAULT_UID_RANGE } from '../../../src/sandbox/uid-pool.js';
 import type { ClientPort, LaunchSpec, Sandbox } from '../../../src/stream/types.js';
 
 export const capabilities = probeCapabilities();
 export const isRoot = process.getuid?.() === 0;
 
 export function makeSandbox(limits: Partial<SandboxLimits> = {}): Sandbox {
-  return { capabilities, uidPool: createUidPool(), limits: { ...DEFAULT_SANDBOX_LIMITS, ...limits } };
+  return { capabilities, uidPool: createUidPool(DEFAULT_UID_RANGE.first, DEFAULT_UID_RANGE.last, process.getuid?.() === 0 ? DEFAULT_UID_LOCK_DIR : null), limits: { ...DEFAULT_SANDBOX_LIMITS, ...limits } };
 }
 
 /** A temp folder the sandbox uids can traverse (mkdtemp makes 0700 folders). */
