@@ -9,6 +9,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations/index.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
+import { withStatementCache } from './sqlite-statement-cache.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -48,7 +49,7 @@ function openSqlite(dataDir: string): StoreHandle {
   // Checkpoints run in a worker (sqlite-checkpointer.ts); this only bounds the WAL if it stops.
   file.pragma('wal_autocheckpoint = 20000');
   file.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: file }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(file) }) });
   const checkpointer = startCheckpointer(filePath);
   return {
     db,
