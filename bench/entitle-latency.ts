@@ -22,6 +22,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { BenchRow } from './bench-row.js';
+import { positiveInt, stopWhenParentAsks } from './support.js';
 
 const BENCH = 'entitle-latency';
 const POOL_SIZE = 500;
@@ -52,13 +53,6 @@ interface Response {
   text: string;
 }
 
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
-  return n;
-}
 
 // --- the server process -----------------------------------------------------------------
 
@@ -284,21 +278,7 @@ export async function run(): Promise<BenchRow[]> {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   if (process.argv[2] === '--target') {
-    const stop = await serveTarget();
-    let stopping = false;
-    const shutdown = () => {
-      if (stopping) return;
-      stopping = true;
-      const force = setTimeout(() => process.exit(1), 5000);
-      force.unref();
-      stop().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-    };
-    process.on('SIGTERM', shutdown);
-    process.stdin.on('end', shutdown); // the parent went away
-    process.stdin.resume();
+    stopWhenParentAsks(await serveTarget());
   } else {
     const rows = await run();
     for (const r of rows) console.log(`${r.bench}  ${r.metric.padEnd(64)} ${String(r.value).padStart(10)} ${r.unit}`);

@@ -17,6 +17,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import autocannon from 'autocannon';
 import type { BenchRow } from './bench-row.js';
+import { positiveInt } from './support.js';
 
 const BENCH = 'root-throughput';
 const POOL_SIZE = 200;
@@ -32,13 +33,6 @@ interface Target {
   stop(): Promise<void>;
 }
 
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
-  return n;
-}
 
 /** Core assignment when the machine has two or more cores and taskset exists (BENCH_PIN=0 turns it off). */
 function pinning(): { server: string; generator: string } | undefined {

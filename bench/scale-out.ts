@@ -29,6 +29,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import * as tar from 'tar';
 import type { BenchRow } from './bench-row.js';
+import { positiveInt, stopWhenParentAsks } from './support.js';
 
 const BENCH = 'scale-out';
 const SELF = fileURLToPath(import.meta.url);
@@ -62,13 +63,6 @@ interface Measured {
   bad: number;
 }
 
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
-  return n;
-}
 
 // ---------------------------------------------------------------- target process
 
@@ -93,17 +87,7 @@ async function serveTarget(): Promise<void> {
   const url = await app.listen();
   const credentials = await app.accounts.createAccountWithKey('bench');
   process.stdout.write(JSON.stringify({ url, credentials }) + '\n');
-  let stopping = false;
-  const shutdown = () => {
-    if (stopping) return;
-    stopping = true;
-    const force = setTimeout(() => process.exit(1), 10_000);
-    force.unref();
-    app.close().then(() => process.exit(0), () => process.exit(1));
-  };
-  process.on('SIGTERM', shutdown);
-  process.stdin.on('end', shutdown);
-  process.stdin.resume();
+  stopWhenParentAsks(() => app.close(), 10_000);
 }
 
 async function startTarget(config: TargetConfig): Promise<Target> {

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { stopWhenParentAsks } from './support.js';
 
 async function startAppstreamd(): Promise<() => Promise<void>> {
   // Imported here so the bare baseline process does not load (or pay for) the app.
@@ -67,14 +68,4 @@ if (!stop) {
   process.stderr.write('usage: target-server.ts appstreamd|bare|fastify\n');
   process.exit(2);
 }
-let stopping = false;
-const shutdown = () => {
-  if (stopping) return;
-  stopping = true;
-  const force = setTimeout(() => process.exit(1), 5000);
-  force.unref();
-  stop().then(() => process.exit(0), () => process.exit(1));
-};
-process.on('SIGTERM', shutdown);
-process.stdin.on('end', shutdown); // the parent went away
-process.stdin.resume();
+stopWhenParentAsks(stop);

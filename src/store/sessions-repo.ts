@@ -26,6 +26,12 @@ export type RedeemOutcome =
   | { kind: 'conflict'; state: string }
   | { kind: 'no-capacity' };
 
+export type ConnectTokenOutcome =
+  | { kind: 'ok'; session: SessionRow }
+  | { kind: 'no-session' }
+  | { kind: 'bad-token' }
+  | { kind: 'used-or-expired' };
+
 export interface EndRequest {
   to: 'Terminated' | 'Completed';
   reason: string;
@@ -218,19 +224,23 @@ export class SessionsRepo {
     });
   }
 
-  /** Consumes a connect token (single use). Returns the session when valid. */
-  async consumeConnectToken(sessionId: string, tokenHash: string): Promise<SessionRow | 'expired' | undefined> {
+  /**
+   * Consumes a connect token (single use). A used token keeps its hash with no expiry, so a
+   * replay is told apart from a token that never existed (410 vs 401), across restarts too.
+   */
+  async consumeConnectToken(sessionId: string, tokenHash: string): Promise<ConnectTokenOutcome> {
     const session = await this.getInternal(sessionId);
-    if (!session || session.connect_token_hash !== tokenHash) return undefined;
+    if (!session) return { kind: 'no-session' };
+    if (session.connect_token_hash !== tokenHash) return { kind: 'bad-token' };
     const res = await this.db
       .updateTable('sessions')
-      .set({ connect_token_hash: null, connect_token_expires_at: null })
+      .set({ connect_token_expires_at: null })
       .where('id', '=', sessionId)
       .where('connect_token_hash', '=', tokenHash)
       .where('connect_token_expires_at', '>', this.iso())
       .where('state', 'in', ['Reserved', 'Active'])
       .executeTakeFirst();
-    return Number(res.numUpdatedRows) > 0 ? session : 'expired';
+    return Number(res.numUpdatedRows) > 0 ? { kind: 'ok', session } : { kind: 'used-or-expired' };
   }
 
   async issueConnectToken(sessionId: string, resumeSecretHash: string, tokenHash: string, expiresAt: string): Promise<boolean> {
@@ -286,7 +296,7 @@ export class SessionsRepo {
     const from = request.from ?? LIVE_SESSION_STATES;
     const res = await trx
       .updateTable('sessions')
-      .set({ state: request.to, end_date: endDate, end_reason: request.reason, connect_token_hash: null, connect_token_expires_at: null })
+      .set({ state: request.to, end_date: endDate, end_reason: request.reason, connect_token_expires_at: null })
       .where('id', '=', sessionId)
       .where('state', 'in', [...from])
       .where('end_date', 'is', null)

@@ -32,12 +32,30 @@ export async function redeem(entitlementUrl: string): Promise<any> {
   return res.json;
 }
 
-/** Opens the stream WebSocket; collects every binary frame. */
-export async function attach(grant: { streamUrl: string; connectToken: string }): Promise<{ ws: WebSocket; output: () => string; waitFor(re: RegExp, ms?: number): Promise<string>; closed: Promise<number> }> {
+export interface StreamAttachment {
+  ws: WebSocket;
+  /** Every binary frame so far, as UTF-8 text. */
+  output(): string;
+  waitFor(re: RegExp, ms?: number): Promise<string>;
+  /** The close code. */
+  closed: Promise<number>;
+}
+
+/**
+ * Opens the stream WebSocket and collects every binary frame (each also handed to `onFrame`).
+ * The listener is in place before the upgrade completes: replayed output may arrive in the
+ * same packet as the 101 answer.
+ */
+export async function attach(grant: { streamUrl: string; connectToken: string }, onFrame?: (bytes: Buffer) => void): Promise<StreamAttachment> {
   const ws = new WebSocket(`${grant.streamUrl}?token=${encodeURIComponent(grant.connectToken)}`);
   const chunks: Buffer[] = [];
   const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
-  ws.on('message', (data: Buffer, isBinary) => isBinary && chunks.push(Buffer.from(data)));
+  ws.on('message', (data: Buffer, isBinary) => {
+    if (!isBinary) return;
+    const bytes = Buffer.from(data);
+    chunks.push(bytes);
+    onFrame?.(bytes);
+  });
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));

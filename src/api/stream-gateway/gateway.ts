@@ -24,7 +24,6 @@ export interface GatewayDeps {
   pingIntervalMs?: number;
 }
 
-const USED_TOKENS_KEPT = 10_000;
 
 const STREAM_PATH = /^\/stream\/([^/?#]+)\/?(?:\?(.*))?$/;
 
@@ -59,13 +58,6 @@ export function installStreamGateway(app: FastifyInstance, deps: GatewayDeps): v
     });
   });
 
-  // Hashes of connect tokens already consumed (newest last, bounded): only to answer a replay with 410.
-  const usedTokens = new Map<string, string>();
-  function rememberUsed(tokenHash: string, sessionId: string): void {
-    usedTokens.set(tokenHash, sessionId);
-    if (usedTokens.size > USED_TOKENS_KEPT) usedTokens.delete(usedTokens.keys().next().value as string);
-  }
-
   async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const match = STREAM_PATH.exec(req.url ?? '');
     if (!match || !UUID_RE.test(match[1]!)) return refuse(socket, 404, new ApiError('ResourceNotFoundException'));
@@ -75,16 +67,17 @@ export function installStreamGateway(app: FastifyInstance, deps: GatewayDeps): v
     }
     const token = new URLSearchParams(match[2] ?? '').get('token');
     if (!token || token.length > 128) return refuse(socket, 401, new ApiError('InvalidConnectTokenException'));
-    if (!(await deps.sessions.getInternal(sessionId))) return refuse(socket, 404, new ApiError('ResourceNotFoundException', 'No such session.'));
-    const tokenHash = sha256Hex(token);
-    const outcome = await deps.sessions.consumeConnectToken(sessionId, tokenHash);
-    if (outcome === undefined) {
-      // The store forgets a token once used; a replay of one we accepted is "used" (410), not "unknown".
-      if (usedTokens.get(tokenHash) === sessionId) return refuse(socket, 410, new ApiError('EntitlementExpiredException', 'The connect token was already used.'));
-      return refuse(socket, 401, new ApiError('InvalidConnectTokenException'));
+    const outcome = await deps.sessions.consumeConnectToken(sessionId, sha256Hex(token));
+    switch (outcome.kind) {
+      case 'no-session':
+        return refuse(socket, 404, new ApiError('ResourceNotFoundException', 'No such session.'));
+      case 'bad-token':
+        return refuse(socket, 401, new ApiError('InvalidConnectTokenException'));
+      case 'used-or-expired':
+        return refuse(socket, 410, new ApiError('EntitlementExpiredException', 'The connect token was already used or has expired.'));
+      case 'ok':
+        break;
     }
-    if (outcome === 'expired') return refuse(socket, 410, new ApiError('EntitlementExpiredException', 'The connect token was already used or has expired.'));
-    rememberUsed(tokenHash, sessionId);
     if (!deps.supervisor.isLive(sessionId)) return refuse(socket, 409, new ApiError('ConflictException', 'The session has no running program on this server.'));
     wss.handleUpgrade(req, socket, head, (ws) => void bridge(ws, sessionId));
   }

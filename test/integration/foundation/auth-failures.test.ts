@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { assertAwsError } from '../../helpers/assert-error.js';
 import { startServer, type TestServer } from '../../helpers/server.js';
 import { rawRequest, SignedClient } from '../../helpers/signed-client.js';
-import { findCreateApplicationHref, sendPrepared, signRequest, validApplicationBody, withHeader, type PreparedRequest } from './support.js';
+import { findCreateApplicationHref, sendPrepared, signRequest, validApplicationBody, withHeader, type PreparedRequest, startFoundationServer } from './support.js';
 
 const MINUTE = 60_000;
 
@@ -24,9 +24,7 @@ describe('authentication failures (§4.5 rows 3–7)', () => {
   let createHref: string;
 
   before(async () => {
-    server = await startServer({ APPSTREAMD_CREATE_APPLICATION_RATE: '1000', APPSTREAMD_LOG_LEVEL: 'warn' });
-    client = new SignedClient(server.url, server.credentials);
-    createHref = await findCreateApplicationHref(client);
+    ({ server, client, createHref } = await startFoundationServer());
   });
   after(async () => {
     await server.stop();

@@ -7,7 +7,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { assertAwsError } from '../../helpers/assert-error.js';
 import { startServer, type TestServer } from '../../helpers/server.js';
 import { rawRequest, SignedClient } from '../../helpers/signed-client.js';
-import { assertStillServing, findCreateApplicationHref, rawSocketRequest, sendPrepared, signRequest, validApplicationBody } from './support.js';
+import { assertStillServing, findCreateApplicationHref, rawSocketRequest, sendPrepared, signRequest, validApplicationBody, startFoundationServer } from './support.js';
 
 const KIB = 1024;
 
@@ -18,9 +18,7 @@ describe('framing and body decoding', () => {
   let host: string;
 
   before(async () => {
-    server = await startServer({ APPSTREAMD_CREATE_APPLICATION_RATE: '1000', APPSTREAMD_LOG_LEVEL: 'warn' });
-    client = new SignedClient(server.url, server.credentials);
-    createHref = await findCreateApplicationHref(client);
+    ({ server, client, createHref } = await startFoundationServer());
     host = new URL(server.url).host;
   });
   afterEach(async () => {

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { assertAwsError } from '../../helpers/assert-error.js';
 import { startServer, type TestServer } from '../../helpers/server.js';
 import { href, SignedClient, type RawResponse } from '../../helpers/signed-client.js';
-import { findCreateApplicationHref, rawSocketRequest, validApplicationBody } from './support.js';
+import { findCreateApplicationHref, rawSocketRequest, validApplicationBody, startFoundationServer } from './support.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -34,10 +34,7 @@ describe('response headers', () => {
   let createHref: string;
 
   before(async () => {
-    // A generous create budget here; the 429 test below runs its own default-rate server.
-    server = await startServer({ APPSTREAMD_CREATE_APPLICATION_RATE: '1000', APPSTREAMD_LOG_LEVEL: 'warn' });
-    client = new SignedClient(server.url, server.credentials);
-    createHref = await findCreateApplicationHref(client);
+    ({ server, client, createHref } = await startFoundationServer());
   });
   after(async () => {
     await server.stop();

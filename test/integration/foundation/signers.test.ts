@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startServer, type TestServer } from '../../helpers/server.js';
 import { rawRequest, SignedClient, type RawResponse } from '../../helpers/signed-client.js';
-import { findCreateApplicationHref, sendPrepared, signRequest, validApplicationBody } from './support.js';
+import { findCreateApplicationHref, sendPrepared, signRequest, validApplicationBody, startFoundationServer } from './support.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const BOTOCORE_SCRIPT = path.join(here, 'fixtures', 'botocore_sign.py');
@@ -114,10 +114,7 @@ describe('independent SigV4 signers', () => {
   let createHref: string;
 
   before(async () => {
-    // A generous create budget: this file is about signatures, not throttling.
-    server = await startServer({ APPSTREAMD_CREATE_APPLICATION_RATE: '1000', APPSTREAMD_LOG_LEVEL: 'warn' });
-    client = new SignedClient(server.url, server.credentials);
-    createHref = await findCreateApplicationHref(client);
+    ({ server, client, createHref } = await startFoundationServer());
   });
   after(async () => {
     await server.stop();

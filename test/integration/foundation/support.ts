@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
-import { href, rawRequest, type Credentials, type RawResponse, type SignedClient } from '../../helpers/signed-client.js';
+import { startServer, type TestServer } from '../../helpers/server.js';
+import { href, rawRequest, SignedClient, toRawResponse, type PreparedRequest, type RawResponse } from '../../helpers/signed-client.js';
+
+export { signRequest, type PreparedRequest, type SignOptions } from '../../helpers/signed-client.js';
 
 /** An installer URL nobody listens on: the background build fails, which these tests ignore. */
 export const CLOSED_INSTALLER_URL = 'http://127.0.0.1:9/app.tar.gz';
@@ -26,48 +26,21 @@ export async function findCreateApplicationHref(client: SignedClient): Promise<s
   return href(collection.json, 'application:create');
 }
 
+/**
+ * The server most foundation tests share: a generous create budget (these files are about
+ * signatures and framing, not throttling; the rate-limit tests start their own), a client
+ * signed by smithy, and the create link found by HAL navigation.
+ */
+export async function startFoundationServer(): Promise<{ server: TestServer; client: SignedClient; createHref: string }> {
+  const server = await startServer({ APPSTREAMD_CREATE_APPLICATION_RATE: '1000', APPSTREAMD_LOG_LEVEL: 'warn' });
+  const client = new SignedClient(server.url, server.credentials);
+  return { server, client, createHref: await findCreateApplicationHref(client) };
+}
+
 export async function findApplicationsHref(client: SignedClient): Promise<string> {
   const root = await client.get('/');
   assert.equal(root.status, 200, root.text);
   return href(root.json, 'appstream:applications');
-}
-
-export interface PreparedRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body?: string | Buffer;
-}
-
-export interface SignOptions {
-  method?: string;
-  path: string;
-  body?: string | Buffer;
-  headers?: Record<string, string>;
-  signingDate?: Date;
-  region?: string;
-  service?: string;
-  sessionToken?: string;
-}
-
-/** Signs with @smithy/signature-v4 and returns the request without sending it. */
-export async function signRequest(baseUrl: string, credentials: Credentials, opts: SignOptions): Promise<PreparedRequest> {
-  const url = new URL(baseUrl);
-  const method = opts.method ?? 'GET';
-  const headers: Record<string, string> = { host: url.host, ...(opts.headers ?? {}) };
-  if (opts.body !== undefined) headers['content-length'] = String(Buffer.byteLength(opts.body));
-  const [pathname, query] = opts.path.split('?') as [string, string | undefined];
-  const queryObj: Record<string, string> = {};
-  if (query) for (const [k, v] of new URLSearchParams(query)) queryObj[k] = v;
-  const signer = new SignatureV4({
-    credentials: { ...credentials, sessionToken: opts.sessionToken },
-    region: opts.region ?? 'us-east-1',
-    service: opts.service ?? 'appstream',
-    sha256: Sha256,
-  });
-  const request = new HttpRequest({ method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: pathname, query: queryObj, headers, body: opts.body });
-  const signed = await signer.sign(request, { signingDate: opts.signingDate });
-  return { method, path: opts.path, headers: { ...(signed.headers as Record<string, string>) }, body: opts.body };
 }
 
 export function sendPrepared(baseUrl: string, req: PreparedRequest): Promise<RawResponse> {
@@ -96,14 +69,7 @@ function parseRawResponse(buf: Buffer): { response: RawResponse; complete: boole
   const body = buf.subarray(end + 4);
   const complete = Number.isFinite(length) && body.length >= length;
   const bytes = Number.isFinite(length) ? body.subarray(0, length) : body;
-  const text = bytes.toString('utf8');
-  let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { response: { status, headers, text, json }, complete };
+  return { response: toRawResponse(status, headers, bytes.toString('utf8')), complete };
 }
 
 /**

@@ -14,8 +14,8 @@ import xterm from '@xterm/headless';
 import WebSocket from 'ws';
 import { errorRecords } from '../../helpers/hal-flow.js';
 import { startServer, type TestServer } from '../../helpers/server.js';
-import { href, rawRequest, SignedClient, type RawResponse } from '../../helpers/signed-client.js';
-import { activeApplication, servePackage } from '../../helpers/streaming.js';
+import { href, rawRequest, readResponse, SignedClient, type RawResponse } from '../../helpers/signed-client.js';
+import { activeApplication, attach, servePackage, type StreamAttachment } from '../../helpers/streaming.js';
 
 export { attach, entitle, redeem } from '../../helpers/streaming.js';
 export { errorRecords };
@@ -184,44 +184,19 @@ export class HeadlessScreen {
   }
 }
 
-export interface ScreenStream {
-  ws: WebSocket;
+export interface ScreenStream extends Omit<StreamAttachment, 'waitFor'> {
   screen: HeadlessScreen;
-  /** Every binary frame so far, as UTF-8 text. */
-  output(): string;
   waitFor(re: RegExp, ms?: number): Promise<void>;
-  /** The close code. */
-  closed: Promise<number>;
 }
 
-/**
- * Attaches with the grant's connect token and feeds every binary frame into a headless xterm.
- * The listener is in place before the upgrade completes: replayed output may arrive in the
- * same packet as the 101 answer.
- */
+/** Attaches with the grant's connect token and feeds every binary frame into a headless xterm. */
 export async function attachScreen(grant: { streamUrl: string; connectToken: string }, cols = 80, rows = 24): Promise<ScreenStream> {
-  const ws = new WebSocket(streamTarget(grant, grant.connectToken));
   const screen = new HeadlessScreen(cols, rows);
-  const chunks: Buffer[] = [];
-  ws.on('message', (data: Buffer, isBinary: boolean) => {
-    if (!isBinary) return;
-    const bytes = Buffer.from(data);
-    chunks.push(bytes);
-    screen.feed(bytes);
-  });
-  const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
-    ws.once('error', reject);
-  });
-  const output = () => Buffer.concat(chunks).toString('utf8');
+  const stream = await attach(grant, (bytes) => screen.feed(bytes));
   return {
-    ws,
+    ...stream,
     screen,
-    output,
-    closed,
-    waitFor: (re, ms = WAIT_MS) => waitUntil(() => re.test(output()), ms, () => `${re} in the output; got ${JSON.stringify(output().slice(-500))}`),
+    waitFor: (re, ms = WAIT_MS) => waitUntil(() => re.test(stream.output()), ms, () => `${re} in the output; got ${JSON.stringify(stream.output().slice(-500))}`),
   };
 }
 
@@ -234,19 +209,10 @@ export function refusedUpgrade(url: string, headers: Record<string, string> = {}
       reject(new Error(`upgrade to ${url} was accepted`));
     });
     ws.once('unexpected-response', (_req, res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
+      readResponse(res).then((response) => {
         ws.terminate();
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-      });
+        resolve(response);
+      }, reject);
     });
     ws.once('error', (err) => reject(err));
   });
