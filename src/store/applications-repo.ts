@@ -5,6 +5,7 @@
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { PageKey } from '../hal/page-token.js';
+import { afterKey } from './keyset.js';
 import { newId } from './ids.js';
 import type { ApplicationErrorsTable, ApplicationsTable, Database } from './schema.js';
 
@@ -102,12 +103,7 @@ export class ApplicationsRepo {
   /** One keyset page: items strictly after `after` in (created_at, id) order; limit+1 rows tell if more exist. */
   async listPage(accountId: string, after: PageKey | undefined, limit: number): Promise<Pick<ApplicationRow, 'id' | 'created_at'>[]> {
     let q = this.db.selectFrom('applications').select(['id', 'created_at']).where('account_id', '=', accountId);
-    if (after) {
-      // The plain `>=` bound lets the index seek to the key; the OR alone made SQLite scan from the start.
-      q = q
-        .where('created_at', '>=', after.createdAt)
-        .where((eb) => eb.or([eb('created_at', '>', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)])]));
-    }
+    if (after) q = q.where(afterKey('created_at', after));
     return q.orderBy('created_at').orderBy('id').limit(limit).execute();
   }
 
@@ -276,11 +272,7 @@ export class ApplicationsRepo {
       .select(['id', 'error_date'])
       .where('application_id', '=', applicationId)
       .where('state', '!=', 'Deleted');
-    if (after) {
-      q = q
-        .where('error_date', '>=', after.createdAt)
-        .where((eb) => eb.or([eb('error_date', '>', after.createdAt), eb.and([eb('error_date', '=', after.createdAt), eb('id', '>', after.id)])]));
-    }
+    if (after) q = q.where(afterKey('error_date', after));
     return q.orderBy('error_date').orderBy('id').limit(limit).execute();
   }
 

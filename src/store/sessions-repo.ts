@@ -5,6 +5,7 @@
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { PageKey } from '../hal/page-token.js';
+import { afterKey } from './keyset.js';
 import { ApplicationsRepo, LIVE_SESSION_STATES, type NewErrorRecord } from './applications-repo.js';
 import type { Dialect } from './database.js';
 import { newId } from './ids.js';
@@ -120,12 +121,7 @@ export class SessionsRepo {
   async listPage(applicationId: string, after: PageKey | undefined, limit: number): Promise<Pick<SessionRow, 'id' | 'created_at'>[]> {
     await this.expireDue(applicationId);
     let q = this.db.selectFrom('sessions').select(['id', 'created_at']).where('application_id', '=', applicationId);
-    if (after) {
-      // The plain `>=` lets the index seek straight to the key; the OR settles ties by id.
-      q = q
-        .where('created_at', '>=', after.createdAt)
-        .where((eb) => eb.or([eb('created_at', '>', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)])]));
-    }
+    if (after) q = q.where(afterKey('created_at', after));
     return q.orderBy('created_at').orderBy('id').limit(limit).execute();
   }
 
